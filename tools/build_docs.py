@@ -1,0 +1,300 @@
+"""Offline docs build: nbdev's notebook processing + nbconvert, no Quarto.
+
+Why this exists: nbdev renders its docs with Quarto, which cannot be installed on our development machines. This
+script produces the same pages from the same processed notebooks so the docs can be built, read and checked
+locally and in CI:
+
+1. `nbdev.serve.proc_nbs` writes processed notebooks into `_proc/` (gitignored), exactly as `nbdev_docs` does
+   before it calls Quarto: `#| hide` and `#| export` cells are dropped, `show_doc` cells are added and executed
+   (signatures with their docments), the first `# Title` / `> description` cell becomes a frontmatter raw cell,
+   and backticked names become links to the docs site.
+2. Each processed notebook becomes one static page `docs/<name>.html` (named by nbdev's `output-file`, so
+   `00_data.ipynb` -> `data.html`) with nbconvert's HTMLExporter. Nothing is executed: the outputs stored in the
+   notebooks, plots included (embedded as data URIs), are what the pages show, as with nbdev's Quarto config.
+   The Quarto-only bits nbdev leaves in `_proc` are handled here: cell options (`#| echo: false`,
+   `#| output: false`, `#| include: false`) are applied and stripped, `:::` fenced divs become `<div>`s,
+   `[text](url){attrs}` links become `<a>` tags, links to the docs site become relative links, and heading ids
+   follow Pandoc's lowercase scheme so nbdev's `page.html#name` links resolve.
+3. `README.md` is rendered from `_proc/index.ipynb` with nbconvert's MarkdownExporter; its images are written to
+   `docs/images/readme_*.png` and referenced relative to the repo root.
+
+The output is deterministic (no timestamps, no random cell ids), so CI can rebuild and check `git diff`. The
+pages work from file:// and from any static host (GitHub Pages included). The hosted docs are still built by nbdev
+and Quarto: `.github/workflows/deploy.yaml` runs fastai's quarto-ghp workflow (`nbdev_docs`, then publishes
+`_docs/` to the gh-pages branch). This script always writes `docs/`, whatever `doc_path` says.
+
+Usage, from the repo root:  python tools/build_docs.py [--cached]
+"""
+import argparse, html, os, posixpath, re, sys, time
+from pathlib import Path
+
+import nbformat, yaml
+from nbconvert import HTMLExporter, MarkdownExporter
+from nbconvert.filters import markdown2html
+from nbconvert.preprocessors import CoalesceStreamsPreprocessor
+from nbdev.config import get_config
+from nbdev.doclinks import nbglob
+from nbdev.serve import proc_nbs
+from pygments.formatters import HtmlFormatter
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT/'docs'
+
+def notebooks(nbs_path:Path) -> list:
+    "Notebook paths relative to `nbs_path`, in nbdev's sidebar order (each folder's index first, then by name)"
+    files = [Path(f).relative_to(nbs_path) for f in nbglob(nbs_path, func=Path)]
+    return sorted(files, key=lambda p: (p.parent.parts, '00' if p.name.startswith('index.') else p.name))
+
+def pop_frontmatter(nb) -> dict:
+    "Remove the `---` frontmatter raw cell nbdev puts first, and return its fields (title, description, output-file)"
+    c = nb.cells[0] if nb.cells else None
+    if c is None or c.cell_type != 'raw' or not c.source.lstrip().startswith('---'): return {}
+    nb.cells.pop(0)
+    return yaml.safe_load(c.source.strip().strip('-')) or {}
+
+_re_dir = re.compile(r'^\s*#\s*\|\s*([\w-]+)\s*:?\s*(.*?)\s*$')
+
+def split_directives(src:str):
+    "The leading `#| name: value` lines of a code cell as a dict, and the source without them"
+    lines, dirs = src.splitlines(), {}
+    while lines and (m := _re_dir.match(lines[0])): dirs[m[1]] = m[2].strip('"\''); lines.pop(0)
+    return dirs, '\n'.join(lines)
+
+def fenced_divs(md:str) -> str:
+    "Turn Quarto/Pandoc `::: {.class}` ... `:::` fenced divs into HTML `<div>`s (blank lines keep markdown inside)"
+    out = []
+    for line in md.splitlines():
+        m = re.match(r'^\s*:{3,}\s*(.*?)\s*$', line)
+        if not m: out.append(line); continue
+        classes = ' '.join(a[1:] for a in m[1].strip('{} ').split() if a.startswith('.'))
+        out += [f'<div class="{classes}">', ''] if m[1] else ['', '</div>']
+    return '\n'.join(out)
+
+_re_attr_link = re.compile(r'\[([^\]]*)\]\(([^)\s]+)\)\{([^}]*)\}')
+
+def attr_links(md:str) -> str:
+    "Turn Pandoc links with attributes, `[source](url){target=\"_blank\" ...}` (from show_doc), into `<a>` tags"
+    def _a(m):
+        attrs = ''.join(f' {k}="{v}"' for k, v in re.findall(r'([\w-]+)="([^"]*)"', m[3]))
+        return f'<a href="{m[2]}"{attrs}>{m[1]}</a>'
+    return _re_attr_link.sub(_a, md)
+
+def unlink_code(md:str) -> str:
+    "Undo nbdev's links inside fenced code blocks (docments comments in show_doc signatures), which show as raw text"
+    return re.sub(r'```.*?```', lambda m: re.sub(r'\[(`[^`]*`)\]\([^)\s]*\)', r'\1', m[0]), md, flags=re.S)
+
+def clean_md(md:str) -> str: return unlink_code(attr_links(fenced_divs(md)))
+
+def clean_cells(nb):
+    "Apply Quarto cell options and strip directives, as Quarto would; fix Quarto-only markdown; drop cell ids"
+    cells = []
+    for c in nb.cells:
+        c.pop('id', None)  # random per nbdev run: would make the output differ between builds
+        if c.cell_type == 'markdown': c.source = clean_md(c.source)
+        if c.cell_type != 'code': cells.append(c); continue
+        dirs, c.source = split_directives(c.source)
+        if dirs.get('include') == 'false': continue
+        if dirs.get('output') == 'false': c.outputs = []
+        if dirs.get('echo') == 'false' or not c.source.strip(): c.metadata.transient = {'remove_source': True}
+        for o in c.outputs:
+            if 'text/markdown' in o.get('data', {}): o.data['text/markdown'] = clean_md(o.data['text/markdown'])
+        # progress bars: merge stream chunks, keep what follows each line's last \r (as Jupyter shows it)
+        CoalesceStreamsPreprocessor().preprocess_cell(c, {}, 0)
+        c.outputs = [o for o in c.outputs if o.output_type != 'stream' or o.text.strip()]
+        if c.outputs: CoalesceStreamsPreprocessor().preprocess_cell(c, {}, 0)  # rejoin what the blanks split
+        if c.source.strip() or c.outputs: cells.append(c)
+    nb.cells = cells
+    nb.nbformat_minor = min(nb.nbformat_minor, 4)  # no cell ids
+    return nb
+
+def load(proc:Path, rel:Path) -> tuple:
+    "Read a processed notebook; return it cleaned, its frontmatter, and its page path relative to `docs/`"
+    nb = nbformat.read(proc/rel, as_version=4)
+    fm = pop_frontmatter(nb)
+    fm.setdefault('title', rel.stem)
+    name = fm.get('output-file') or re.sub(r'^\d+[a-zA-Z0-9]*_', '', rel.stem.lower()) + '.html'  # nbdev's rule
+    page = (rel.parent/name).as_posix()
+    return clean_cells(nb), fm, page
+
+def relative(page:str, target:str) -> str:
+    "URL of `target` from `page`, both relative to the docs root"
+    return posixpath.relpath(target, posixpath.dirname(page) or '.')
+
+def pandoc_id(s:str) -> str: return s.lower()
+
+def fix_html(body:str, page:str, site_url:str) -> str:
+    "Docs-site links -> relative links; heading ids lowercased like Pandoc's, which nbdev's links expect"
+    def _link(m):
+        path, frag = m[1] or 'index.html', m[2] or ''
+        if path.endswith('/'): path += 'index.html'
+        return f'href="{relative(page, path)}{frag}"'
+    body = re.sub(r'href="' + re.escape(site_url.rstrip('/')) + r'(?:/([^"#]*))?(#[^"]*)?"', _link, body)
+    body = re.sub(r'(<h[1-6] id=")([^"]*)(")', lambda m: m[1] + pandoc_id(m[2]) + m[3], body)
+    return re.sub(r'(class="anchor-link" href="#)([^"]*)(")', lambda m: m[1] + pandoc_id(m[2]) + m[3], body)
+
+def copy_images(body:str, page:str, src_dir:Path, docs:Path) -> list:
+    "Copy the local images that markdown cells reference (`![](img/x.png)`) next to the page, as Quarto does"
+    copied = []
+    for src in sorted(set(re.findall(r'<img [^>]*src="([^":#?]+)"', body))):
+        f, dest = src_dir/src, docs/posixpath.dirname(page)/src
+        if f.is_file() and f.resolve().is_relative_to(src_dir.resolve()):
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(f.read_bytes()); copied.append(dest)
+    return copied
+
+def inline_md(s:str) -> str:
+    "Markdown for one line (title, description) as inline HTML"
+    return re.sub(r'^<p>|</p>\s*$', '', markdown2html(s).strip())
+
+PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} – {site}</title>
+<meta name="description" content="{desc_text}">
+<link rel="stylesheet" href="{css}">
+</head>
+<body>
+<nav class="sidebar">
+<a class="site-title" href="{home}">{site}</a>
+<ul>
+{nav}
+</ul>
+<a class="repo" href="{repo}">Source on GitHub</a>
+</nav>
+<main>
+<header>
+<h1 class="title">{title_html}</h1>
+<div class="description">{desc_html}</div>
+</header>
+{body}
+<footer>Built from <code>{src}</code> by <code>tools/build_docs.py</code>.</footer>
+</main>
+</body>
+</html>
+"""
+
+def render_page(nb, fm:dict, page:str, src:str, pages:list, cfg) -> str:
+    "One full HTML page: sidebar listing `pages` [(page, title)], header from the frontmatter, cells from nbconvert"
+    exp = HTMLExporter(template_name='basic', exclude_input_prompt=True, exclude_output_prompt=True)
+    body, _ = exp.from_notebook_node(nb)
+    active = lambda p: ' class="active"' if p == page else ''
+    nav = '\n'.join(f'<li><a href="{relative(page, p)}"{active(p)}>{inline_md(t)}</a></li>' for p, t in pages)
+    desc = fm.get('description', '')
+    home = next((p for p, _ in pages if p == 'index.html'), pages[0][0])
+    return PAGE.format(title=html.escape(fm['title']), site=html.escape(cfg.title), css=relative(page, 'styles.css'),
+                       desc_text=html.escape(desc.replace('`', '')), home=relative(page, home), nav=nav,
+                       repo=cfg.git_url, title_html=inline_md(fm['title']), desc_html=inline_md(desc) if desc else '',
+                       body=fix_html(body.strip(), page, cfg.doc_host + cfg.doc_baseurl), src=f'nbs/{src}')
+
+CSS = """/* Written by tools/build_docs.py: page layout, then pygments highlighting, then nbs/styles.css */
+body { margin: 0; font: 16px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #212529; }
+a { color: #2780e3; text-decoration: none; } a:hover { text-decoration: underline; }
+.sidebar { position: fixed; top: 0; bottom: 0; left: 0; width: 14rem; padding: 1.5rem 1rem; overflow-y: auto;
+  background: #f8f9fa; border-right: 1px solid #dee2e6; box-sizing: border-box; }
+.sidebar .site-title { display: block; font-weight: 600; font-size: 1.15rem; margin-bottom: 1rem; color: #212529; }
+.sidebar ul { list-style: none; padding: 0; margin: 0 0 1.5rem; }
+.sidebar li a { display: block; padding: .25rem .5rem; border-radius: 4px; color: #495057; }
+.sidebar li a.active { background: #e7f1ff; color: #2780e3; font-weight: 600; }
+.sidebar .repo { font-size: .85rem; }
+main { margin-left: 14rem; padding: 1.5rem 2.5rem 3rem; max-width: 56rem; }
+@media (max-width: 800px) { .sidebar { position: static; width: auto; border-right: 0; }
+  main { margin-left: 0; padding: 1rem; } }
+h1.title { margin-bottom: .25rem; }
+header { margin-bottom: 2rem; }
+h2 { margin-top: 2.5rem; border-bottom: 1px solid #dee2e6; padding-bottom: .3rem; }
+.anchor-link { visibility: hidden; margin-left: .3rem; font-size: .8em; color: #adb5bd; }
+h1:hover .anchor-link, h2:hover .anchor-link, h3:hover .anchor-link, h4:hover .anchor-link { visibility: visible; }
+code { font-family: SFMono-Regular, Menlo, Consolas, monospace; font-size: .875em; color: #9753b8; }
+pre { margin: 0; padding: .75rem 1rem; overflow-x: auto; font-size: .85rem; line-height: 1.45; }
+pre code, a code { color: inherit; font-size: inherit; }
+.input_area pre, .rendered_html .highlight pre { background: #f7f7f7; border-radius: 4px; }
+.cell { margin-bottom: 1rem; }
+.output_text pre { background: none; border-left: 2px solid lightsalmon; margin-left: .8rem; }
+main img { max-width: 100%; }
+.output_markdown hr { border: 0; border-top: 1px solid #dee2e6; margin: 1.5rem 0 .5rem; }
+.output_markdown h3 { margin-top: .3rem; }
+table { border: 0; border-collapse: collapse; font-size: .875rem; margin: .5rem 0; }
+th, td { border: 0; border-bottom: 1px solid #dee2e6; padding: .3rem .6rem; text-align: left; }
+div[class^="callout"] { border-left: 4px solid #2780e3; background: #f3f8fe; padding: .25rem 1rem; margin: 1rem 0; }
+div.callout-warning, div.callout-caution { border-color: #ff7518; background: #fff8f2; }
+footer { margin-top: 3rem; padding-top: 1rem; border-top: 1px solid #dee2e6; font-size: .8rem; color: #6c757d; }
+"""
+
+def write_css(docs:Path, cfg) -> Path:
+    "`docs/styles.css`: layout, pygments highlighting and the project's own nbs/styles.css"
+    extra = cfg.nbs_path/'styles.css'
+    css = CSS + HtmlFormatter(style='default').get_style_defs('.highlight') + '\n'
+    if extra.exists(): css += f'\n/* nbs/styles.css */\n{extra.read_text()}'
+    (docs/'styles.css').write_text(css)
+    return docs/'styles.css'
+
+def tidy_md(md:str) -> str:
+    "Outside fenced code: blank out whitespace-only lines (left before images) and squeeze runs of blank lines"
+    parts = re.split(r'(^```.*?^```)', md, flags=re.S|re.M)
+    return ''.join(p if i % 2 else re.sub(r'\n{3,}', '\n\n', re.sub(r'^[ \t]+$', '', p, flags=re.M))
+                   for i, p in enumerate(parts))
+
+def root_links(md:str, keep:str) -> str:
+    "Relative links written for the docs site, made to work from the repo root: pages under docs/, files under nbs/"
+    def _fix(m):
+        url = m.group(2)
+        if re.match(r'[a-z]+:|#|/', url) or url.startswith(keep): return m.group(0)
+        return f"{m.group(1)}{'docs' if url.split('#')[0].endswith('.html') else 'nbs'}/{url})"
+    return re.sub(r'(\]\()([^)\s]+)\)', _fix, md)
+
+def render_readme(nb, fm:dict, images:Path) -> tuple:
+    "README markdown for the processed index notebook, and its images {path relative to repo root: bytes}"
+    exp = MarkdownExporter()
+    rel = images.relative_to(ROOT).as_posix()
+    md, res = exp.from_notebook_node(nb, resources={'unique_key': 'readme', 'output_files_dir': rel})
+    md = re.sub(r'<style scoped>.*?</style>\n?', '', md, flags=re.S)  # DataFrame CSS: GitHub shows it as text
+    head = f"# {fm['title']}\n\n" + (f"> {fm['description']}\n\n" if fm.get('description') else '')
+    return head + root_links(tidy_md(md), rel).strip() + '\n', res.get('outputs', {})
+
+def write_readme(nb, fm:dict, docs:Path) -> list:
+    "Write README.md and its images (replacing old `docs/images/readme_*`); return the paths written"
+    images = docs/'images'
+    for old in images.glob('readme_*'): old.unlink()
+    md, outs = render_readme(nb, fm, images)
+    (ROOT/'README.md').write_text(md)
+    for name, data in sorted(outs.items()):
+        (ROOT/name).parent.mkdir(parents=True, exist_ok=True)
+        (ROOT/name).write_bytes(data)
+    return [ROOT/'README.md'] + [ROOT/n for n in sorted(outs)]
+
+def main(cached:bool=False):
+    "Process the notebooks, write one page per notebook, styles.css and README.md; print what was written"
+    t0 = time.time()
+    os.chdir(ROOT)
+    cfg = get_config()
+    docs, proc = DOCS, cfg.config_path/'_proc'
+    nbs = notebooks(cfg.nbs_path)
+    if not nbs: sys.exit(f'No notebooks in {cfg.nbs_path}')
+    try: proc_nbs(cfg.nbs_path, force=not cached)
+    except Exception as e:  # usually a cell nbdev runs for show_doc: exports and cells with imports
+        sys.exit(f"nbdev's notebook processing failed: {e}\nnbdev runs exported cells and any cell with an "
+                 "import to render show_doc; keep imports in cells of their own.")
+    loaded = [(rel, *load(proc, rel)) for rel in nbs]
+    pages = [(page, fm['title']) for _, _, fm, page in loaded]
+    docs.mkdir(exist_ok=True)
+    written = [write_css(docs, cfg)]
+    for rel, nb, fm, page in loaded:
+        out = docs/page
+        out.parent.mkdir(parents=True, exist_ok=True)
+        text = render_page(nb, fm, page, rel.as_posix(), pages, cfg)
+        out.write_text(text)
+        written += [out] + copy_images(text, page, proc/rel.parent, docs)
+    for old in sorted(set(docs.rglob('*.html')) - set(written)):
+        old.unlink(); print(f'removed stale {old.relative_to(ROOT)}')
+    index = next(((nb, fm) for rel, nb, fm, _ in loaded if rel.as_posix() == cfg.readme_nb), None)
+    if index: written += write_readme(*index, docs)
+    else: print(f'no nbs/{cfg.readme_nb}: README.md not written')
+    for p in written: print(f'wrote {p.relative_to(ROOT)}')
+    print(f'done in {time.time() - t0:.1f}s')
+
+if __name__ == '__main__':
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--cached', action='store_true', help="reuse nbdev's _proc cache for unchanged notebooks")
+    main(**vars(ap.parse_args()))
