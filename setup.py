@@ -13,7 +13,7 @@ for o in expected: assert o in cfg, "missing expected setting: {}".format(o)
 setup_cfg = {o:cfg[o] for o in cfg_keys}
 
 licenses = {
-    'apache2': ('Apache Software License 2.0','OSI Approved :: Apache Software License'),
+    'apache2': ('Apache-2.0', None),  # an SPDX name; setuptools deprecates license classifiers
     'mit': ('MIT License', 'OSI Approved :: MIT License'),
 }
 statuses = [ '1 - Planning', '2 - Pre-Alpha', '3 - Alpha', '4 - Beta', '5 - Production/Stable', '6 - Mature', '7 - Inactive' ]
@@ -35,8 +35,8 @@ setuptools.setup(
     ] + ['Programming Language :: Python :: '+o for o in py_versions[py_versions.index(min_python):]] + (['License :: ' + lic[1] ] if lic[1] else []),
     url = cfg['git_url'],
     packages = setuptools.find_packages(),
-    include_package_data = True,
-    package_data = {cfg['lib_name']: ['sample/*.csv', 'sample/*.md', 'sample/images/*.jpg']},
+    include_package_data = False,  # package_data lists the shipped sample; MANIFEST.in only shapes the sdist
+    package_data = {cfg['lib_name']: ['sample/*.csv', 'sample/*.md', 'sample/train/*.jpg']},
     install_requires = requirements,
     extras_require = extras,
     python_requires  = '>=' + cfg['min_python'],
