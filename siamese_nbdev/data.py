@@ -13,9 +13,10 @@ from torchvision import transforms as T
 import siamese_nbdev
 
 # %% auto #0
-__all__ = ['DATASET_NAME', 'DATASET_URL', 'TRIPLET_COLS', 'sample_dir', 'default_cache_dir', 'get_data_dir', 'download_data',
-           'parse_market_name', 'ImageReadError', 'read_image', 'normalization_for', 'image_transform', 'load_image',
-           'read_triplets', 'person_of', 'split_by_person', 'ImageDataset', 'APN_Dataset']
+__all__ = ['DATASET_NAME', 'DATASET_URL', 'TRIPLET_COLS', 'IMG_EXTS', 'JUNK_PID', 'DISTRACTOR_PID', 'sample_dir',
+           'default_cache_dir', 'get_data_dir', 'download_data', 'parse_market_name', 'ImageReadError', 'read_image',
+           'normalization_for', 'image_transform', 'load_image', 'read_triplets', 'person_of', 'split_by_person',
+           'ImageDataset', 'APN_Dataset', 'identity_table']
 
 # %% ../nbs/00_data.ipynb #69a1cb86
 DATASET_NAME = 'Person-Re-Id-Dataset'
@@ -203,3 +204,34 @@ class APN_Dataset(Dataset):
     def __getitem__(self, i):
         row = self.df.iloc[i]
         return tuple(self.tfm(read_image(self.img_dir/row[c])) for c in TRIPLET_COLS)
+
+# %% ../nbs/00_data.ipynb #f665686e
+IMG_EXTS = {'.jpg', '.jpeg', '.png', '.bmp', '.webp'}
+JUNK_PID, DISTRACTOR_PID = -1, 0  # Market-1501's ids for junk detections and for distractors
+
+def _image_files(folder:Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMG_EXTS and not p.name.startswith('.'))
+
+def identity_table(folder:str|Path, # Images with Market-1501 names, or one sub-folder of images per identity
+                  ) -> pd.DataFrame:
+    "One row per image: `name` (relative to `folder`), identity `pid` and camera `camid` (-1 when unknown)"
+    folder = Path(folder)
+    if not folder.is_dir(): raise FileNotFoundError(f"Image directory {folder} does not exist")
+    files = _image_files(folder)
+    subdirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith('.') and _image_files(p))
+    if files and subdirs:
+        raise ValueError(f"{folder} mixes two layouts: images directly in it (e.g. {files[0]}) and sub-folders of images (e.g. {subdirs[0].name}/); "
+                         "expected either Market-1501 named images or one sub-folder per identity")
+    if files:
+        rows = []
+        for f in files:
+            if _market_re.match(f) is None:
+                raise ValueError(f"{folder/f} is not a Market-1501 style name (expected PERSON_cCAMERA..., e.g. 0002_c1s1_000451_03.jpg); "
+                                 "images of other kinds go in one sub-folder per identity")
+            rows.append((f, *parse_market_name(f)))
+    elif subdirs:
+        found = [(d.name, f) for d in subdirs for f in _image_files(d)]
+        with_cams = all(_market_re.match(f) for _, f in found)
+        rows = [(f'{d}/{f}', d, parse_market_name(f)[1] if with_cams else -1) for d, f in found]
+    else: raise ValueError(f"No images ({', '.join(sorted(IMG_EXTS))}) in {folder} or in its sub-folders")
+    return pd.DataFrame(rows, columns=['name', 'pid', 'camid'])
