@@ -205,7 +205,7 @@ class APN_Dataset(Dataset):
         row = self.df.iloc[i]
         return tuple(self.tfm(read_image(self.img_dir/row[c])) for c in TRIPLET_COLS)
 
-# %% ../nbs/00_data.ipynb #f665686e
+# %% ../nbs/00_data.ipynb #bfe67958
 IMG_EXTS = {'.jpg', '.jpeg', '.png', '.bmp', '.webp'}
 JUNK_PID, DISTRACTOR_PID = -1, 0  # Market-1501's ids for junk detections and for distractors
 
@@ -229,6 +229,9 @@ def identity_table(folder:str|Path, # Images with Market-1501 names, or one sub-
                 raise ValueError(f"{folder/f} is not a Market-1501 style name (expected PERSON_cCAMERA..., e.g. 0002_c1s1_000451_03.jpg); "
                                  "images of other kinds go in one sub-folder per identity")
             rows.append((f, *parse_market_name(f)))
+    elif len(subdirs) == 1:
+        raise ValueError(f"{folder} holds one sub-folder of images, {subdirs[0].name}/, so one identity: nothing to tell apart. "
+                         f"If its images have Market-1501 names, point at {subdirs[0]} instead")
     elif subdirs:
         found = [(d.name, f) for d in subdirs for f in _image_files(d)]
         with_cams = all(_market_re.match(f) for _, f in found)
