@@ -17,7 +17,7 @@ from .plot import plot_closest_imgs, plot_losses
 
 # %% auto #0
 __all__ = ['one_line', 'cli_main', 'train_parser', 'siamese_train', 'encode_parser', 'siamese_encode', 'search_parser',
-           'siamese_search', 'demo_parser', 'siamese_demo']
+           'siamese_search', 'evaluate_parser', 'siamese_evaluate', 'demo_parser', 'siamese_demo']
 
 # %% ../nbs/07_cli.ipynb #ac89b151
 def one_line(e:Exception) -> str:
@@ -130,6 +130,31 @@ def siamese_search(argv=None):
     if a.plot:
         plot_closest_imgs(query, closest, a.images or query.parent, fname=a.plot)
         print(f"plot saved to {a.plot}", file=sys.stderr)
+
+# %% ../nbs/07_cli.ipynb #6cefb279
+from .evaluate import evaluate, format_metrics
+
+# %% ../nbs/07_cli.ipynb #7e42b1ce
+def evaluate_parser() -> argparse.ArgumentParser:
+    "`siamese_evaluate`'s arguments"
+    p = argparse.ArgumentParser(prog='siamese_evaluate', description='Score a checkpoint by retrieval on the identities in a folder: CMC rank-1/5/10 and mAP (Market-1501 protocol), printed as "rank1=... rank5=... rank10=... mAP=...".')
+    p.add_argument('--model', required=True, help='checkpoint written by siamese_train')
+    p.add_argument('--images', required=True, help='folder of Market-1501 named images, or of one sub-folder per identity')
+    p.add_argument('--batch-size', type=int, default=64)
+    p.add_argument('--device', help='cuda, mps or cpu (default: the best available)')
+    p.add_argument('--workers', type=int, default=0, help='DataLoader worker processes')
+    return p
+
+# %% ../nbs/07_cli.ipynb #4546ce01
+@cli_main
+def siamese_evaluate(argv=None):
+    "Evaluate a checkpoint on a folder of images; see `siamese_evaluate --help`"
+    a = evaluate_parser().parse_args(argv)
+    model = load_model(a.model, get_device(a.device))
+    metrics = evaluate(model, a.images, a.batch_size, a.device, a.workers)
+    print(format_metrics(metrics))
+    skipped = f", {metrics['skipped']} more without a correct match in the gallery skipped" if metrics['skipped'] else ''
+    print(f"{metrics['queries']} queries{skipped}; {metrics['gallery']} gallery images", file=sys.stderr)
 
 # %% ../nbs/07_cli.ipynb #fae616f2
 def demo_parser() -> argparse.ArgumentParser:
