@@ -92,8 +92,9 @@ def evaluate(model:APN_Model, # The embedding model
              device:str|torch.device|None=None, # Default: `get_device()`
              num_workers:int=0, # DataLoader worker processes decoding images
              ks:tuple=(1, 5, 10), # The k of each CMC rank-k
+             table:pd.DataFrame|None=None, # Only these rows of `identity_table(folder)`, e.g. the held-out people; default: all
             ) -> dict:
     "CMC rank-k and mAP of `model` retrieving the identities of the images in `folder`"
-    table = identity_table(folder)
+    if table is None: table = identity_table(folder)
     emb = encode_images(model, table.name, folder, batch_size, device, num_workers)
     return evaluate_embeddings(emb, table, ks)
