@@ -49,10 +49,12 @@ def refine(queries:np.ndarray, # Query embeddings (q, d)
            cand:np.ndarray, # Candidate gallery rows per query (q, c)
            k:int, # How many to keep
           ) -> tuple[np.ndarray, np.ndarray]:
-    "The `k` candidates closest to each query by distances recomputed exactly, in float64: (distances, indices), closest first"
+    "The `k` candidates closest to each query by distances recomputed from the differences: (distances, indices), closest first"
     missing = cand < 0  # FAISS marks candidates it could not find with -1
-    diff = gallery[np.where(missing, 0, cand).ravel()].reshape(*cand.shape, -1).astype(np.float64) - queries[:, None, :]
-    d = np.sqrt(np.einsum('qcd,qcd->qc', diff, diff))
+    diff = gallery[np.where(missing, 0, cand).ravel()].reshape(*cand.shape, -1).astype(np.float32)
+    diff -= queries[:, None, :]  # each difference rounded once: no cancellation
+    diff *= diff
+    d = np.sqrt(diff.sum(-1, dtype=np.float64))
     d[missing] = np.inf
     o = np.argsort(d, axis=1, kind='stable')[:, :k]
     return np.take_along_axis(d, o, 1), np.take_along_axis(cand, o, 1)
@@ -106,9 +108,9 @@ def _faiss():
 
 def faiss_index(gallery:np.ndarray, # Gallery embeddings (n, d)
                 kind:str='flat', # 'flat' (exact), 'ivf' (inverted lists) or 'hnsw' (graph)
-                nlist:int|None=None, # 'ivf': number of clusters; default: about 4·√n
+                nlist:int|None=None, # 'ivf': number of clusters; default: about √n (1,000 for a million)
                 nprobe:int=32, # 'ivf': clusters visited per query (more: better recall, slower)
-                train_size:int=100_000, # 'ivf': rows (a random sample) the clusters are learnt from
+                train_size:int|None=None, # 'ivf': rows (a random sample) the clusters are learnt from; default: 64 per cluster
                 M:int=32, # 'hnsw': links per node
                 ef_search:int=128, # 'hnsw': candidate list size per query (more: better recall, slower)
                 chunk_size:int=100_000, # Rows added per step: bounds the extra memory
@@ -122,9 +124,9 @@ def faiss_index(gallery:np.ndarray, # Gallery embeddings (n, d)
         index = faiss.IndexHNSWFlat(d, M)
         index.hnsw.efSearch = ef_search
     elif kind == 'ivf':
-        nlist = nlist or max(1, min(n // 39, int(4 * np.sqrt(n))))  # FAISS wants ≥ 39 training rows per cluster
+        nlist = nlist or max(1, min(n // 39, int(np.sqrt(n))))  # FAISS wants ≥ 39 training rows per cluster
         index = faiss.IndexIVFFlat(faiss.IndexFlatL2(d), d, nlist)
-        rows = np.sort(np.random.default_rng(seed).choice(n, min(n, max(train_size, 39 * nlist)), replace=False))
+        rows = np.sort(np.random.default_rng(seed).choice(n, min(n, max(train_size or 64 * nlist, 39 * nlist)), replace=False))
         index.cp.seed = seed
         index.train(np.ascontiguousarray(gallery[rows], dtype=np.float32))
         index.nprobe = nprobe
