@@ -51,7 +51,7 @@ def refine(queries:np.ndarray, # Query embeddings (q, d)
           ) -> tuple[np.ndarray, np.ndarray]:
     "The `k` candidates closest to each query by distances recomputed from the differences: (distances, indices), closest first"
     missing = cand < 0  # FAISS marks candidates it could not find with -1
-    diff = gallery[np.where(missing, 0, cand).ravel()].reshape(*cand.shape, -1).astype(np.float32)
+    diff = np.asarray(gallery[np.where(missing, 0, cand).ravel()], dtype=np.float32).reshape(*cand.shape, -1)  # a fresh array
     diff -= queries[:, None, :]  # each difference rounded once: no cancellation
     diff *= diff
     d = np.sqrt(diff.sum(-1, dtype=np.float64))
@@ -64,7 +64,8 @@ def search(queries:np.ndarray, # One query embedding (d,), or a batch of them (q
            k:int=10, # Neighbours per query
            norms:np.ndarray|None=None, # `sq_norms(gallery)`, if already computed
            chunk_size:int|None=None, # Gallery rows per step; default: about 16M distances (64 MB) per step
-           extra:int=8, # Candidates beyond `k` re-checked in float64
+           query_block:int=1024, # Queries per step, for large batches
+           extra:int=8, # Candidates beyond `k` re-checked by `refine`
           ) -> tuple[np.ndarray, np.ndarray]:
     "Exact k nearest gallery rows: (distances, indices), each (k,) for one query or (q, k) for a batch, closest first"
     q = np.asarray(queries, dtype=np.float32)
@@ -72,6 +73,9 @@ def search(queries:np.ndarray, # One query embedding (d,), or a batch of them (q
     q2, n = np.atleast_2d(q), len(gallery)
     if n == 0: raise ValueError("The gallery is empty")
     k = min(k, n)
+    if len(q2) > query_block:  # a fixed working set for any batch size, too
+        parts = [search(q2[s:s+query_block], gallery, k, norms, chunk_size, query_block, extra) for s in range(0, len(q2), query_block)]
+        return np.concatenate([d for d, _ in parts]), np.concatenate([i for _, i in parts])
     c = min(k + extra, n)
     chunk_size = chunk_size or max(1024, 2**24 // len(q2))
     best_d, best_i = None, None
