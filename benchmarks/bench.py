@@ -20,7 +20,7 @@ import numpy as np, torch
 
 from siamese_nbdev.data import load_image, get_data_dir, sample_dir
 from siamese_nbdev.model import APN_Model
-from siamese_nbdev.encode import list_images, encode_images, default_workers
+from siamese_nbdev.encode import list_images, encode_images, default_workers, default_batch_size
 from siamese_nbdev.search import search, sq_norms, faiss_index, faiss_search
 
 ROWS = []  # (stage, measure, ours, original, limit, ours/original, ours/limit, target, met)
@@ -87,7 +87,7 @@ def bench_encode(img_dir:Path, n_images:int, repeats:int, chunk:int=128):
     bs_best = max(fwd, key=fwd.get)
     ours, orig, lim = best['ours'], best['orig'], fwd[bs_best]
     print('forward img/s by batch size:', {k: round(v, 1) for k, v in fwd.items()}, flush=True)
-    row('encode', f'{len(names)} images in chunks of {chunk}, img/s (default workers={default_workers("cpu")}, batch 64; limit: forward at batch {bs_best})',
+    row('encode', f'{len(names)} images in chunks of {chunk}, img/s (default workers={default_workers("cpu")}, batch {default_batch_size("cpu")}; limit: forward at batch {bs_best})',
         f'{ours:.0f}', f'{orig:.0f}', f'{lim:.0f}', ours/orig, ours/lim, '≥ 2.5× original, ≥ 0.85 of limit',
         ours/orig >= 2.5 and ours/lim >= 0.85)
     for nw in (1, 2):

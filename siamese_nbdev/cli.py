@@ -87,7 +87,7 @@ def encode_parser() -> argparse.ArgumentParser:
     p.add_argument('--model', required=True, help='checkpoint written by siamese_train')
     p.add_argument('--images', required=True, help='folder of images')
     p.add_argument('--out', required=True, help='output file: .csv (the original table) or .npz (binary, for large galleries)')
-    p.add_argument('--batch-size', type=int, default=64)
+    p.add_argument('--batch-size', type=int, help='images per forward pass (default: 16 on a CPU, 128 on a GPU)')
     p.add_argument('--device', help='cuda, mps or cpu (default: the best available)')
     p.add_argument('--workers', type=int, help='DataLoader worker processes (default: 0 on a CPU, up to 8 on a GPU)')
     p.add_argument('--index', help='also build a FAISS index of the embeddings and save it to this file (e.g. gallery.faiss)')

@@ -14,8 +14,8 @@ from .model import APN_Model
 from .train import get_device
 
 # %% auto #0
-__all__ = ['IMG_EXTS', 'ENC_FORMATS', 'list_images', 'default_workers', 'encode_images', 'get_encoding_csv', 'encodings_table',
-           'encode_query', 'save_encodings', 'load_embeddings', 'load_encodings']
+__all__ = ['IMG_EXTS', 'ENC_FORMATS', 'list_images', 'default_workers', 'default_batch_size', 'encode_images', 'get_encoding_csv',
+           'encodings_table', 'encode_query', 'save_encodings', 'load_embeddings', 'load_encodings']
 
 # %% ../nbs/03_encode.ipynb #785a2265
 IMG_EXTS = {'.jpg', '.jpeg', '.png', '.bmp', '.webp'}
@@ -36,6 +36,11 @@ def default_workers(device:str|torch.device|None=None, # Where the model runs; d
     if get_device(device).type == 'cpu': return 0
     return max(1, min(8, (os.cpu_count() or 2) - 1))
 
+def default_batch_size(device:str|torch.device|None=None, # Where the model runs; default: `get_device()`
+                      ) -> int:
+    "Images per forward pass for encoding: 16 on a CPU (small batches stay in cache: measured fastest), 128 on a GPU"
+    return 16 if get_device(device).type == 'cpu' else 128
+
 def _autocast(device:torch.device):
     "bf16 (else fp16) autocast on CUDA; nothing elsewhere"
     if device.type != 'cuda': return contextlib.nullcontext()
@@ -45,7 +50,7 @@ def _autocast(device:torch.device):
 def encode_images(model:APN_Model, # The embedding model; its config sets input size and normalisation
                   img_names, # Image file names, relative to `data_dir`
                   data_dir:str|Path, # Folder holding the images
-                  batch_size:int=64, # Images per forward pass
+                  batch_size:int|None=None, # Images per forward pass; default: `default_batch_size(device)`
                   device:str|torch.device|None=None, # Default: `get_device()`
                   num_workers:int|None=None, # DataLoader worker processes decoding images; default: `default_workers(device)`
                   fast:bool|None=None, # Mixed precision and channels-last; default: on CUDA only
@@ -54,6 +59,7 @@ def encode_images(model:APN_Model, # The embedding model; its config sets input 
     device = get_device(device)
     fast = device.type == 'cuda' if fast is None else fast
     num_workers = default_workers(device) if num_workers is None else num_workers
+    batch_size = batch_size or default_batch_size(device)
     cfg = model.config
     ds = ImageDataset(img_names, data_dir, cfg['img_size'], cfg['mean'], cfg['std'])
     dl = DataLoader(ds, batch_size=batch_size, num_workers=num_workers, pin_memory=device.type == 'cuda',
@@ -72,7 +78,7 @@ def encode_images(model:APN_Model, # The embedding model; its config sets input 
 def get_encoding_csv(model:APN_Model, # The embedding model
                      img_names, # Image file names, relative to `data_dir`
                      data_dir:str|Path, # Folder holding the images
-                     batch_size:int=64, # Images per forward pass
+                     batch_size:int|None=None, # Images per forward pass; default: `default_batch_size(device)`
                      device:str|torch.device|None=None, # Default: `get_device()`
                      num_workers:int|None=None, # DataLoader worker processes; default: `default_workers(device)`
                     ) -> pd.DataFrame:
