@@ -23,7 +23,9 @@ requirements = shlex.split(cfg.get('requirements', ''))
 min_python = cfg['min_python']
 lic = licenses.get(cfg['license'].lower(), (cfg['license'], None))
 dev_requirements = (cfg.get('dev_requirements') or '').split()
-extras = {'dev': dev_requirements, 'offline': (cfg.get('offline_requirements') or '').split()}
+extras = {'dev': dev_requirements}
+# optional extras: a settings.ini key `extra_NAME = pkg ...` becomes `pip install siamese_nbdev[NAME]`
+extras.update({k[len('extra_'):]: cfg[k].split() for k in cfg if k.startswith('extra_')})
 
 setuptools.setup(
     name = cfg['lib_name'],

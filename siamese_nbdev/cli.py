@@ -11,8 +11,8 @@ import pandas as pd, torch
 from .data import get_data_dir, read_triplets, sample_dir, person_of, split_by_person
 from .model import APN_Model, load_model, load_checkpoint
 from .train import get_device, init_distributed, is_main_process, triplet_dataloaders, identity_dataloaders, ReIDLoss, fit
-from .encode import list_images, get_encoding_csv, save_encodings, load_encodings, encode_query
-from .search import closest_imgs
+from .encode import list_images, get_encoding_csv, save_encodings, load_encodings, encode_query, encode_images, encodings_table, load_embeddings, ENC_FORMATS
+from .search import closest_imgs, search, faiss_index, faiss_search, save_index, load_index
 from .plot import plot_closest_imgs, plot_losses
 from .evaluate import evaluate, format_metrics
 
@@ -121,53 +121,67 @@ def _check_resume(out:Path, args:dict):
     changed = [f"--{k.replace('_', '-')} {saved.get(k)} → {v}" for k, v in args.items() if saved.get(k) != v]
     if changed: raise ValueError(f"Cannot resume {out} with other settings: {'; '.join(changed)}. Give the run's own arguments (only --epochs, --device and --workers may change)")
 
-# %% ../nbs/07_cli.ipynb #d057cc2b
+# %% ../nbs/07_cli.ipynb #79839529
 def encode_parser() -> argparse.ArgumentParser:
     "`siamese_encode`'s arguments"
-    p = argparse.ArgumentParser(prog='siamese_encode', description='Encode every image in a folder into embeddings (CSV: Anchor, then one column per dimension).')
+    p = argparse.ArgumentParser(prog='siamese_encode', description='Encode every image in a folder into embeddings (CSV: Anchor, then one column per dimension; or binary .npz).')
     p.add_argument('--model', required=True, help='checkpoint written by siamese_train')
     p.add_argument('--images', required=True, help='folder of images')
-    p.add_argument('--out', required=True, help='output .csv file')
-    p.add_argument('--batch-size', type=int, default=64)
+    p.add_argument('--out', required=True, help='output file: .csv (the original table) or .npz (binary, for large galleries)')
+    p.add_argument('--batch-size', type=int, help='images per forward pass (default: 16 on a CPU, 128 on a GPU)')
     p.add_argument('--device', help='cuda, mps or cpu (default: the best available)')
-    p.add_argument('--workers', type=int, default=0, help='DataLoader worker processes')
+    p.add_argument('--workers', type=int, help='DataLoader worker processes (default: 0 on a CPU, up to 8 on a GPU)')
+    p.add_argument('--index', help='also build a FAISS index of the embeddings and save it to this file (e.g. gallery.faiss)')
+    p.add_argument('--index-type', choices=['flat', 'ivf', 'hnsw'], default='flat', help='flat: exact; ivf, hnsw: approximate, for millions of images')
     return p
 
-# %% ../nbs/07_cli.ipynb #b45babc8
+# %% ../nbs/07_cli.ipynb #1c5d48fe
 @cli_main
 def siamese_encode(argv=None):
     "Encode a folder of images; see `siamese_encode --help`"
     a = encode_parser().parse_args(argv)
+    if Path(a.out).suffix.lower() not in ENC_FORMATS: raise ValueError(f"--out {a.out}: expected a file name ending in {' or '.join(ENC_FORMATS)}")
     model = load_model(a.model, get_device(a.device))
     names = list_images(a.images)
-    df_enc = get_encoding_csv(model, names, a.images, a.batch_size, a.device, a.workers)
-    save_encodings(df_enc, a.out)
+    emb = encode_images(model, names, a.images, a.batch_size, a.device, a.workers)
+    save_encodings(encodings_table(names, emb), a.out)
     print(f"{len(names)} images encoded into {a.out}")
+    if a.index:
+        save_index(faiss_index(emb, a.index_type), a.index)
+        print(f"{a.index_type} FAISS index saved to {a.index}")
 
-# %% ../nbs/07_cli.ipynb #617b4517
+# %% ../nbs/07_cli.ipynb #a0d14eab
 def search_parser() -> argparse.ArgumentParser:
     "`siamese_search`'s arguments"
     p = argparse.ArgumentParser(prog='siamese_search', description='Print the k gallery images closest to a query image, as "name distance" lines.')
-    p.add_argument('--encodings', required=True, help='gallery encodings written by siamese_encode')
+    p.add_argument('--encodings', required=True, help='gallery encodings (.csv or .npz) written by siamese_encode')
     p.add_argument('--model', required=True, help='the checkpoint that wrote them')
     p.add_argument('--query', required=True, help='query image')
     p.add_argument('--k', type=int, default=10)
+    p.add_argument('--index', help='FAISS index of the same encodings (siamese_encode --index); default: exact search')
+    p.add_argument('--nprobe', type=int, help='with an ivf --index: clusters visited per query (more: better recall, slower)')
     p.add_argument('--plot', help='save a plot of the query and its matches to this file')
     p.add_argument('--images', help="gallery image folder, for --plot (default: the query's folder)")
     p.add_argument('--device', help='cuda, mps or cpu (default: the best available)')
     return p
 
-# %% ../nbs/07_cli.ipynb #db6364cd
+# %% ../nbs/07_cli.ipynb #0a341fd5
 @cli_main
 def siamese_search(argv=None):
     "Find the closest gallery images to a query; see `siamese_search --help`"
     a = search_parser().parse_args(argv)
-    model, df_enc = load_model(a.model, get_device(a.device)), load_encodings(a.encodings)
-    if df_enc.shape[1] - 1 != model.config['embed_size']:
-        raise ValueError(f"{a.encodings} holds {df_enc.shape[1]-1}-d embeddings but {a.model} makes {model.config['embed_size']}-d ones")
+    model, (names, emb) = load_model(a.model, get_device(a.device)), load_embeddings(a.encodings)
+    if emb.shape[1] != model.config['embed_size']:
+        raise ValueError(f"{a.encodings} holds {emb.shape[1]}-d embeddings but {a.model} makes {model.config['embed_size']}-d ones")
     query = Path(a.query)
-    closest = closest_imgs(encode_query(model, query), df_enc, a.k)
-    for name, dist in zip(closest.name, closest.distance): print(f"{name} {dist:.4f}")
+    q = encode_query(model, query)
+    if a.index:
+        index = load_index(a.index)
+        if index.ntotal != len(names): raise ValueError(f"{a.index} indexes {index.ntotal} embeddings but {a.encodings} holds {len(names)}")
+        dist, idx = faiss_search(index, q, a.k, gallery=emb, nprobe=a.nprobe)
+    else: dist, idx = search(q, emb, a.k)
+    closest = pd.DataFrame({'name': names[idx], 'distance': dist})
+    for name, d in zip(closest.name, closest.distance): print(f"{name} {d:.4f}")
     if a.plot:
         plot_closest_imgs(query, closest, a.images or query.parent, fname=a.plot)
         print(f"plot saved to {a.plot}", file=sys.stderr)

@@ -1,0 +1,258 @@
+"""Speed of siamese_nbdev against the original notebook's loops and against the hardware's limit, measured side by side in one run.
+
+    python benchmarks/bench.py --out benchmarks/results.md          # everything (about 10 minutes on 2 CPU cores)
+    python benchmarks/bench.py --only encode search --quick         # a quick look
+
+Prints one table of ratios and writes it as markdown to `--out`. Every ratio compares two things timed in the
+same run, interleaved, each the best of several repeats, so that a machine shared with other jobs slows both alike.
+
+- encode: `encode_images` end to end (decoding included) vs the original loop (read, transform, `model(x[None])`
+  one image at a time) vs the limit: the model's bare forward pass on preloaded tensors at its best batch size.
+- search: `search` vs the original loop (one `np.dot` and one `np.append` per gallery row) vs the limit: a bare numpy
+  matrix product + `argpartition` with precomputed gallery norms; one query and a batch of 200, at 4,000 and 100,000 rows.
+- faiss: a million 512-d embeddings: IVF build time, query latency and recall@10 against exact search.
+- train: `bench_training()`: triplets/s of the current `train_fn` vs an inline copy of the original loop.
+"""
+from __future__ import annotations
+import argparse, os, platform, sys, time, datetime
+from pathlib import Path
+import numpy as np, torch
+
+from siamese_nbdev.data import load_image, get_data_dir, sample_dir
+from siamese_nbdev.model import APN_Model
+from siamese_nbdev.encode import list_images, encode_images, default_workers, default_batch_size
+from siamese_nbdev.search import search, sq_norms, faiss_index, faiss_search
+
+ROWS = []  # (stage, measure, ours, original, limit, ours/original, ours/limit, target, met)
+
+def row(stage, measure, ours, original=None, limit=None, r_orig=None, r_lim=None, target='', met=None):
+    f = lambda v: '' if v is None else v
+    ROWS.append((stage, measure, f(ours), f(original), f(limit), '' if r_orig is None else f'{r_orig:.1f}×',
+                 '' if r_lim is None else f'{r_lim:.2f}', target, '' if met is None else ('yes' if met else '**no**')))
+    print(' | '.join(str(c) for c in ROWS[-1]), flush=True)
+
+def best_time(fns:dict, repeats=3, min_time=0.02, budget=0.5):
+    """Best time per call of each function, interleaved: every repeat times each function in turn. A repeat lasts
+    about `min_time`; fast functions get more repeats (up to `budget` seconds each), so that the best of them is a
+    quiet moment of a shared machine, for every function alike."""
+    number = {}
+    for k, f in fns.items():  # calibrate: enough calls per repeat to last `min_time`
+        t0, n = time.perf_counter(), 0
+        while (time.perf_counter() - t0) < min_time or n == 0: f(); n += 1
+        number[k] = n
+    best = {k: float('inf') for k in fns}
+    if min_time: repeats = max(repeats, int(budget / min_time))
+    for _ in range(repeats):
+        for k, f in fns.items():
+            t0 = time.perf_counter()
+            for _ in range(number[k]): f()
+            best[k] = min(best[k], (time.perf_counter() - t0) / number[k])
+    return best
+
+# ---------------------------------------------------------------- encode
+def original_encode(model, names, img_dir):
+    "The original notebook's loop: one image at a time"
+    out = []
+    with torch.no_grad():
+        for n in names:
+            x = load_image(img_dir/n, model.config['img_size'], model.config['mean'], model.config['std'])
+            out.append(model(x[None]).squeeze().numpy())
+    return np.stack(out)
+
+def bench_encode(img_dir:Path, n_images:int, repeats:int, chunk:int=128):
+    """Images/s of `encode_images`, of the original loop and of the bare forward pass. The machine's load can change
+    within a minute, so the three are interleaved finely: each round times every method on its own chunk of `chunk`
+    images, the rounds walk through `n_images` images `repeats` times, and each method keeps its best round."""
+    names = list_images(img_dir)[:n_images]
+    torch.manual_seed(0)
+    model = APN_Model().eval()
+    cfg = model.config
+    chunks = [names[i:i+chunk] for i in range(0, len(names) - chunk + 1, chunk)]
+    x = torch.stack([load_image(img_dir/n, cfg['img_size'], cfg['mean'], cfg['std']) for n in chunks[0]])  # preloaded
+    def forward(bs):
+        with torch.inference_mode():
+            for i in range(0, len(x), bs): model(x[i:i+bs])
+    bss = [16, 32, 64, 128]
+    with torch.inference_mode(): model(x[:16])  # warm up
+    best = {}
+    def timed(key, f, n):
+        t0 = time.perf_counter(); f(); best[key] = max(best.get(key, 0), n / (time.perf_counter() - t0))
+    for _ in range(repeats):
+        for c in chunks:
+            timed('ours', lambda: encode_images(model, c, img_dir, device='cpu'), len(c))
+            timed('orig', lambda: original_encode(model, c[:chunk//4], img_dir), chunk//4)  # slow: a quarter of the chunk
+            for bs in bss: timed(bs, lambda: forward(bs), len(x))
+            for nw in (1, 2): timed(f'w{nw}', lambda: encode_images(model, c, img_dir, device='cpu', num_workers=nw), len(c))
+    fwd = {bs: best[bs] for bs in bss}
+    bs_best = max(fwd, key=fwd.get)
+    ours, orig, lim = best['ours'], best['orig'], fwd[bs_best]
+    print('forward img/s by batch size:', {k: round(v, 1) for k, v in fwd.items()}, flush=True)
+    row('encode', f'{len(names)} images in chunks of {chunk}, img/s (default workers={default_workers("cpu")}, batch {default_batch_size("cpu")}; limit: forward at batch {bs_best})',
+        f'{ours:.0f}', f'{orig:.0f}', f'{lim:.0f}', ours/orig, ours/lim, '≥ 2.5× original, ≥ 0.85 of limit',
+        ours/orig >= 2.5 and ours/lim >= 0.85)
+    for nw in (1, 2):
+        row('encode', f'… with num_workers={nw} (for choosing the default)', f'{best[f"w{nw}"]:.0f}', None, None, best[f'w{nw}']/orig, best[f'w{nw}']/lim)
+
+# ---------------------------------------------------------------- search
+def original_distances(img_enc, anc_enc_arr):
+    "The original notebook's search: one `np.dot` and one `np.append` per gallery row"
+    distance = []
+    for i in range(anc_enc_arr.shape[0]):
+        dist = np.sqrt(np.dot(img_enc - anc_enc_arr[i:i+1, :], (img_enc - anc_enc_arr[i:i+1, :]).T))
+        distance = np.append(distance, dist)
+    return np.argsort(distance)
+
+def numpy_limit(q, g, gn, k):
+    "The bare minimum: one matrix product with precomputed norms, and argpartition"
+    d = gn - 2 * (q @ g.T)
+    return np.argpartition(d, k, axis=1)[:, :k]
+
+def clustered(n, d=512, n_centres=1000, latent=32, spread=1.0, seed=0, chunk=100_000):
+    "Synthetic embeddings shaped like real ones: overlapping Gaussian clusters in a 32-d latent space, mapped to `d` dims, plus noise"
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(n_centres, latent)).astype(np.float32)
+    proj = (rng.normal(size=(latent, d)) / np.sqrt(latent)).astype(np.float32)
+    out = np.empty((n, d), np.float32)
+    for s in range(0, n, chunk):
+        m = min(chunk, n - s)
+        z = centres[rng.integers(n_centres, size=m)] + spread * rng.normal(size=(m, latent)).astype(np.float32)
+        out[s:s+m] = z @ proj + 0.05 * rng.standard_normal(size=(m, d), dtype=np.float32)
+    return out
+
+def bench_search(sizes, repeats, k=10, n_batch=200):
+    for n in sizes:
+        g = clustered(n + n_batch, seed=n)
+        q, g = g[:n_batch], g[n_batch:]
+        gn = sq_norms(g)
+        # the original loop: per query it costs the same for every query; time a few (one at 100k: it is slow)
+        n_loop, t_orig = (1 if n > 20_000 else 10), float('inf')
+        for i in range(n_loop):
+            t0 = time.perf_counter()
+            ref = original_distances(q[i], g)
+            t_orig = min(t_orig, time.perf_counter() - t0)  # the best of them, as for the others
+        assert set(ref[:k]) == set(search(q[n_loop-1], g, k, norms=gn)[1])  # the same neighbours
+        for label, qq in (('1 query', q[:1]), (f'batch of {n_batch}', q)):
+            nq = len(qq)
+            t = best_time({'ours': lambda: search(qq, g, k, norms=gn), 'numpy': lambda: numpy_limit(qq, g, gn, k)}, repeats)
+            ours, lim = t['ours'] / nq, t['numpy'] / nq
+            target = ('≥ 20×' if nq == 1 else '≥ 100×') if n <= 4000 else ('' if nq == 1 else '≥ 700×')
+            need = {'≥ 20×': 20, '≥ 100×': 100, '≥ 700×': 700}.get(target, 0)
+            row('search', f'{n:,} × 512, {label}: ms per query', f'{ours*1e3:.3f}', f'{t_orig*1e3:.1f}', f'{lim*1e3:.3f}',
+                t_orig/ours, ours/lim, (target + ' original, ' if target else '') + '≤ 1.5 of limit',
+                t_orig/ours >= need and ours/lim <= 1.5)
+        del g, q
+
+# ---------------------------------------------------------------- faiss
+def bench_faiss(n, n_queries=200, k=10, nprobes=(4, 16, 64, 128), hnsw=False):
+    t0 = time.perf_counter()
+    g = clustered(n + n_queries, seed=1)
+    q, g = g[:n_queries], g[n_queries:]
+    print(f'generated {n:,} × 512 clustered embeddings in {time.perf_counter()-t0:.0f} s', flush=True)
+    gn = sq_norms(g)
+    t0 = time.perf_counter()
+    exact_d, exact_i = search(q, g, k, norms=gn)
+    t_exact = (time.perf_counter() - t0) / n_queries
+    t0 = time.perf_counter()
+    search(q[0], g, k, norms=gn)
+    t_exact1 = time.perf_counter() - t0
+    row('faiss', f'{n:,} × 512 exact `search`: ms per query, batch of {n_queries} / one query', f'{t_exact*1e3:.1f} / {t_exact1*1e3:.0f}')
+    t0 = time.perf_counter()
+    flat = faiss_index(g, 'flat')
+    t_build = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    _, fi = faiss_search(flat, q, k, gallery=g)
+    t_flat = (time.perf_counter() - t0) / n_queries
+    same = np.mean([set(a) == set(b) for a, b in zip(fi, exact_i)])
+    row('faiss', f'flat (exact): build s; ms per query (batch); same top-10 as `search`', f'{t_build:.1f} s; {t_flat*1e3:.1f} ms; {same:.0%}',
+        target='same neighbours', met=same == 1)
+    del flat
+    for kind in (['ivf'] + (['hnsw'] if hnsw else [])):
+        t0 = time.perf_counter()
+        index = faiss_index(g, kind)
+        t_build = time.perf_counter() - t0
+        settings = [('nprobe', p) for p in nprobes] if kind == 'ivf' else [('efSearch', e) for e in (64, 128, 256)]
+        for name, v in settings:
+            if kind == 'hnsw': index.hnsw.efSearch = v
+            kw = dict(nprobe=v) if kind == 'ivf' else {}
+            t0 = time.perf_counter()
+            _, ai = faiss_search(index, q, k, gallery=g, **kw)
+            t_batch = (time.perf_counter() - t0) / n_queries
+            t0 = time.perf_counter()
+            for i in range(20): faiss_search(index, q[i], k, gallery=g, **kw)
+            t_one = (time.perf_counter() - t0) / 20
+            recall = np.mean([len(set(a) & set(b)) / k for a, b in zip(ai, exact_i)])
+            desc = f'nlist {index.nlist}' if kind == 'ivf' else f'M {index.hnsw.nb_neighbors(1)}'
+            row('faiss', f'{kind} ({desc}), {name} {v}: build s; ms per query one / batch; recall@10 (original: exact `search`, one query)',
+                f'{t_build:.0f} s; {t_one*1e3:.2f} / {t_batch*1e3:.2f} ms; {recall:.3f}', f'{t_exact1*1e3:.0f} ms', None,
+                t_exact1/t_one, None, 'speed-up over exact search', None)
+        del index
+
+# ---------------------------------------------------------------- training
+def bench_training(img_dir:Path|None=None, n_batches:int=4, batch_size:int=32, repeats:int=1):
+    """HOOK for the lead (issue 5, item 5): triplets/s of the current `train_fn` vs an inline copy of the original loop.
+    Both run on the same model, data loader and optimizer; the lead may replace this measurement."""
+    from torch import nn
+    from siamese_nbdev.data import read_triplets
+    from siamese_nbdev.train import triplet_dataloaders, train_fn
+    data = img_dir or sample_dir()
+    triplets = read_triplets(data/'train.csv').iloc[:n_batches * batch_size * 2]
+    torch.manual_seed(0)
+    model = APN_Model()
+    dl, _ = triplet_dataloaders(triplets, data/'train', model.config, batch_size, valid_frac=0.5)
+    opt, crit = torch.optim.Adam(model.parameters(), 1e-3), nn.TripletMarginLoss()
+    def original_train_fn(model, dataloader, optimizer, criterion):  # the original notebook's loop
+        model.train()
+        total_loss = 0.0
+        for A, P, N in dataloader:
+            A_embs, P_embs, N_embs = model(A), model(P), model(N)
+            loss = criterion(A_embs, P_embs, N_embs)
+            optimizer.zero_grad(); loss.backward(); optimizer.step()
+            total_loss += loss.item()
+        return total_loss / len(dataloader)
+    t = best_time({'orig': lambda: original_train_fn(model, dl, opt, crit), 'ours': lambda: train_fn(model, dl, opt, crit)}, repeats, min_time=0)
+    n = len(dl.dataset)
+    row('train', f'{n} triplets, batch {batch_size}: triplets/s (`train_fn`, to be tuned by the lead)', f'{n/t["ours"]:.1f}', f'{n/t["orig"]:.1f}', None, t['orig']/t['ours'])
+
+# ---------------------------------------------------------------- report
+def machine() -> str:
+    cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), platform.processor()) if Path('/proc/cpuinfo').exists() else platform.processor()
+    mem = os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30 if hasattr(os, 'sysconf') else float('nan')
+    gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU'
+    try: import faiss; fv = faiss.__version__
+    except ImportError: fv = 'not installed'
+    return (f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GB RAM, {gpu}; torch {torch.__version__} ({torch.get_num_threads()} threads), "
+            f"numpy {np.__version__}, faiss {fv}, Python {platform.python_version()}")
+
+def markdown(title:str) -> str:
+    head = ['stage', 'measure', 'ours', 'original', 'limit', 'ours / original', 'ours / limit', 'target', 'met']
+    lines = [title, '', '| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+    lines += ['| ' + ' | '.join(str(c) for c in r) + ' |' for r in ROWS]
+    return '\n'.join(lines) + '\n'
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--only', nargs='+', choices=['encode', 'search', 'faiss', 'train'], default=['encode', 'search', 'faiss', 'train'])
+    p.add_argument('--data', help='folder of images for the encoding benchmark (default: $SIAMESE_DATA/train, else the sample)')
+    p.add_argument('--n-images', type=int, default=1024)
+    p.add_argument('--faiss-n', type=int, default=1_000_000)
+    p.add_argument('--hnsw', action='store_true', help='also build an HNSW index at --faiss-n (slow on a few cores)')
+    p.add_argument('--repeats', type=int, default=3)
+    p.add_argument('--quick', action='store_true', help='small sizes, one repeat: a smoke test')
+    p.add_argument('--out', help='also write the table as markdown to this file')
+    a = p.parse_args(argv)
+    if a.quick: a.n_images, a.faiss_n, a.repeats = 256, 50_000, 1
+    try: img_dir = Path(a.data) if a.data else get_data_dir()/'train'
+    except Exception: img_dir = sample_dir()/'train'
+    t0 = time.time()
+    print(machine(), flush=True)
+    if 'encode' in a.only: bench_encode(img_dir, a.n_images, 1)  # finely interleaved rounds over n_images: best of n_images/128
+    if 'search' in a.only: bench_search([4000, 100_000] if not a.quick else [4000, 20_000], a.repeats)
+    if 'faiss' in a.only: bench_faiss(a.faiss_n, hnsw=a.hnsw)
+    if 'train' in a.only: bench_training(n_batches=2 if a.quick else 4)
+    title = (f"Measured {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC in {time.time()-t0:.0f} s on: {machine()}.\n\n"
+             f"Command: `python benchmarks/bench.py {' '.join(argv if argv is not None else sys.argv[1:])}`")
+    md = markdown(title)
+    print('\n' + md)
+    if a.out: Path(a.out).write_text(md)
+
+if __name__ == '__main__': main()
