@@ -87,7 +87,7 @@ def siamese_train(argv=None):
         raise FileExistsError(f"{out} already holds a training run (last.pt): pass --resume to continue it, --overwrite to start afresh, or another --out")
     device = init_distributed(a.device)
     data, recipe = get_data_dir(a.data), RECIPES[a.recipe]
-    lr, margin = a.lr or recipe['lr'], a.margin or recipe['margin']
+    lr, margin = (recipe[k] if getattr(a, k) is None else getattr(a, k) for k in ('lr', 'margin'))
     torch.manual_seed(a.seed)  # the new head's (or the whole network's) initial weights
     model = APN_Model(a.backbone, a.embed_size, a.pretrained, a.weights, a.img_size, bnneck=a.recipe == 'reid')
     main = is_main_process()
@@ -99,7 +99,7 @@ def siamese_train(argv=None):
     else:
         triplets = read_triplets(data/'train.csv')
         if a.max_triplets: triplets = triplets.iloc[:a.max_triplets]
-        train_dl, valid = triplet_dataloaders(triplets, data/'train', model.config, a.batch_size or 32, a.valid_frac, a.seed, a.workers, a.skip_bad_images)
+        train_dl, valid = triplet_dataloaders(triplets, data/'train', model.config, 32 if a.batch_size is None else a.batch_size, a.valid_frac, a.seed, a.workers, a.skip_bad_images)
         criterion = None
         if main: print(f"training on {len(train_dl.dataset)} triplets, validating on {len(valid.dataset)} (other people), device {device}")
     out.mkdir(parents=True, exist_ok=True)
@@ -192,9 +192,9 @@ def evaluate_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='siamese_evaluate', description='Score a checkpoint by retrieval on the identities in a folder: CMC rank-1/5/10 and mAP (Market-1501 protocol), printed as "rank1=... rank5=... rank10=... mAP=...".')
     p.add_argument('--model', required=True, help='checkpoint written by siamese_train')
     p.add_argument('--images', required=True, help='folder of Market-1501 named images, or of one sub-folder per identity')
-    p.add_argument('--batch-size', type=int, default=64)
+    p.add_argument('--batch-size', type=int)
     p.add_argument('--device', help='cuda, mps or cpu (default: the best available)')
-    p.add_argument('--workers', type=int, default=0, help='DataLoader worker processes')
+    p.add_argument('--workers', type=int, help='DataLoader worker processes')
     return p
 
 # %% ../nbs/07_cli.ipynb #fb236d7d

@@ -18,8 +18,8 @@ import siamese_nbdev
 __all__ = ['DATASET_NAME', 'DATASET_URL', 'MAX_PIXELS', 'TRIPLET_COLS', 'IMG_EXTS', 'JUNK_PID', 'DISTRACTOR_PID', 'sample_dir',
            'default_cache_dir', 'get_data_dir', 'download_data', 'parse_market_name', 'ImageReadError', 'read_image',
            'normalization_for', 'image_transform', 'load_image', 'read_triplets', 'person_of', 'split_by_person',
-           'ImageDataset', 'APN_Dataset', 'scan_images', 'check_triplet_images', 'identity_table', 'split_identities',
-           'train_transform', 'IdentityDataset']
+           'ImageDataset', 'APN_Dataset', 'scan_images', 'check_triplet_images', 'identity_table', 'pid_is',
+           'split_identities', 'train_transform', 'IdentityDataset', 'check_identity_images']
 
 # %% ../nbs/00_data.ipynb #40ebc8a3
 DATASET_NAME = 'Person-Re-Id-Dataset'
@@ -265,14 +265,19 @@ def check_triplet_images(df:pd.DataFrame, # Triplets (from `read_triplets`)
                         ) -> pd.DataFrame:
     "The triplets whose three images all decode; an `ImageReadError` naming the bad files unless `skip_bad`"
     src = df.attrs.get('source', 'the triplet table')
-    bad = scan_images(pd.unique(df[TRIPLET_COLS].values.ravel()), img_dir, max_pixels)
+    bad = _unreadable(pd.unique(df[TRIPLET_COLS].values.ravel()), img_dir, src, 'triplets that use them', skip_bad, max_pixels)
     if not bad: return df
-    if not skip_bad:
-        raise ImageReadError(f"{len(bad)} image(s) used in {src} cannot be read, e.g. {next(iter(bad.values()))}. "
-                             f"Fix or remove them, or skip the triplets that use them (skip_bad=True, siamese_train --skip-bad-images)")
     out = _drop_rows(df, df[TRIPLET_COLS].isin(bad.keys()).any(axis=1), src, f'using {len(bad)} unreadable image(s)')
     if out.empty: raise ImageReadError(f"Every triplet in {src} uses an unreadable image, e.g. {next(iter(bad.values()))}")
     return out.reset_index(drop=True)
+
+def _unreadable(names, img_dir, src:str, rows:str, skip_bad:bool, max_pixels:int) -> dict[str, str]:
+    "`scan_images`, raising an `ImageReadError` that names the bad files unless `skip_bad`"
+    bad = scan_images(names, img_dir, max_pixels)
+    if bad and not skip_bad:
+        raise ImageReadError(f"{len(bad)} image(s) used in {src} cannot be read, e.g. {next(iter(bad.values()))}. "
+                             f"Fix or remove them, or skip the {rows} (skip_bad=True, siamese_train --skip-bad-images)")
+    return bad
 
 # %% ../nbs/00_data.ipynb #41771bc0
 IMG_EXTS = {'.jpg', '.jpeg', '.png', '.bmp', '.webp'}
@@ -309,14 +314,18 @@ def identity_table(folder:str|Path, # Images with Market-1501 names, or one sub-
     return pd.DataFrame(rows, columns=['name', 'pid', 'camid'])
 
 # %% ../nbs/00_data.ipynb #7bcc78fb
-def _is_pid(p, value:int) -> bool: return not isinstance(p, str) and p == value
+def pid_is(pids:pd.Series, # Identities from `identity_table`: Market numbers, or folder names
+           value:int, # A Market id, e.g. `JUNK_PID` or `DISTRACTOR_PID`
+          ) -> pd.Series:
+    "True where an identity is the Market id `value` (never for identities named by folders)"
+    return pids.map(lambda p: not isinstance(p, str) and p == value)
 
 def split_identities(table:pd.DataFrame, # From `identity_table`
                      valid_frac:float=0.2, # Fraction of the identities held out
                      seed:int=42, # Seed for the choice
                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
     "Training and validation rows of `table`, with no identity on both sides"
-    special = table.pid.map(lambda p: _is_pid(p, JUNK_PID) or _is_pid(p, DISTRACTOR_PID))
+    special = pid_is(table.pid, JUNK_PID) | pid_is(table.pid, DISTRACTOR_PID)
     people = np.array(sorted(table.pid[~special].unique(), key=str), dtype=object)
     n_valid = round(len(people)*valid_frac)
     if n_valid < 2 or len(people) - n_valid < 2:
@@ -351,3 +360,13 @@ class IdentityDataset(Dataset):
         self.labels = torch.tensor([index[p] for p in table.pid])
     def __len__(self): return len(self.names)
     def __getitem__(self, i): return self.tfm(read_image(self.img_dir/self.names[i])), self.labels[i]
+
+def check_identity_images(table:pd.DataFrame, # From `identity_table`
+                          img_dir:str|Path, # The folder `table` was read from
+                          skip_bad:bool=False, # Leave out unreadable images (with a warning) instead of raising
+                          max_pixels:int=MAX_PIXELS, # Larger images count as bad
+                         ) -> pd.DataFrame:
+    "The rows of `table` whose images decode; an `ImageReadError` naming the bad files unless `skip_bad`"
+    src = f'the identity table of {img_dir}'
+    bad = _unreadable(table.name, img_dir, src, 'images', skip_bad, max_pixels)
+    return _drop_rows(table, table.name.isin(bad.keys()), src, 'unreadable images').reset_index(drop=True)

@@ -6,7 +6,7 @@
 from __future__ import annotations
 from pathlib import Path
 import numpy as np, pandas as pd, torch
-from .data import identity_table, JUNK_PID, DISTRACTOR_PID
+from .data import identity_table, pid_is, JUNK_PID, DISTRACTOR_PID
 from .model import APN_Model
 from .encode import encode_images
 from .search import euclidean_distance
@@ -66,9 +66,9 @@ def market_query_gallery(table:pd.DataFrame, # From `identity_table`: `name`, `p
                         ) -> tuple[pd.DataFrame, pd.DataFrame]:
     "The gallery (all but junk) and the queries (first image by name of each identity and camera), with each query's `gallery_idx`"
     pid = table.pid
-    junk = pid.map(lambda p: not isinstance(p, str) and p == JUNK_PID)
+    junk = pid_is(pid, JUNK_PID)
     gallery = table[~junk].reset_index(drop=True)
-    people = gallery[~gallery.pid.map(lambda p: not isinstance(p, str) and p == DISTRACTOR_PID)]
+    people = gallery[~pid_is(gallery.pid, DISTRACTOR_PID)]
     first = people.sort_values('name', kind='stable').drop_duplicates(['pid', 'camid']).index.sort_values()
     queries = gallery.loc[first].assign(gallery_idx=first).reset_index(drop=True)
     return queries, gallery
@@ -88,9 +88,9 @@ def evaluate_embeddings(emb:np.ndarray, # Embeddings (n, d) of the table's image
 # %% ../nbs/05_evaluate.ipynb #9b3d87d8
 def evaluate(model:APN_Model, # The embedding model
              folder:str|Path, # Market-1501 named images, or one sub-folder per identity (see `identity_table`)
-             batch_size:int=64, # Images per forward pass
+             batch_size:int|None=None, # Images per forward pass; default: `default_batch_size(device)`
              device:str|torch.device|None=None, # Default: `get_device()`
-             num_workers:int=0, # DataLoader worker processes decoding images
+             num_workers:int|None=None, # DataLoader worker processes decoding images; default: `default_workers(device)`
              ks:tuple=(1, 5, 10), # The k of each CMC rank-k
              table:pd.DataFrame|None=None, # Only these rows of `identity_table(folder)`, e.g. the held-out people; default: all
             ) -> dict:

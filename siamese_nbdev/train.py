@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_train.ipynb #013dc72e
 from __future__ import annotations
-import math, os, random, warnings
+import math, os, random
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from torch import nn, distributed as dist
@@ -12,7 +12,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, Subset
 from tqdm import tqdm
 from .data import (APN_Dataset, read_triplets, split_by_person, check_triplet_images, identity_table, split_identities,
-                                 scan_images, ImageReadError, IdentityDataset, train_transform, image_transform)
+                                 check_identity_images, IdentityDataset, train_transform, image_transform)
 from .model import APN_Model, atomic_save, save_checkpoint, load_checkpoint
 
 # %% auto #0
@@ -179,7 +179,7 @@ def _resume(out_dir:Path, model, criterion, optimizer, scheduler, train_dl) -> t
     optimizer.load_state_dict(state['optimizer'])
     scheduler.load_state_dict(state['scheduler'])
     set_rng_states(state['rng'])
-    if _loader_generator(train_dl) is not None: _loader_generator(train_dl).set_state(state['loader_rng'])
+    if (gen := _loader_generator(train_dl)) is not None: gen.set_state(state['loader_rng'])
     best = max([-math.inf] + [_score(h) for h in state['history']])
     if (out_dir/'best_model.pt').is_file(): best = max(best, _score(load_checkpoint(out_dir/'best_model.pt')['metrics']))
     if is_main_process(): print(f"resuming after epoch {state['epoch']} from {out_dir/'last.pt'}")
@@ -307,11 +307,7 @@ def identity_dataloaders(img_dir:str|Path, # Market-1501 named images, or one su
                         ) -> tuple[DataLoader, pd.DataFrame]:
     "P×K batches of (images, identity labels) from the training identities, and the table of the held-out ones"
     train_t, valid_t = split_identities(identity_table(img_dir), valid_frac, seed)
-    bad = scan_images(train_t.name, img_dir)
-    if bad and not skip_bad_images:
-        raise ImageReadError(f"{len(bad)} training image(s) in {img_dir} cannot be read, e.g. {next(iter(bad.values()))}. Fix or remove them, or skip them (skip_bad_images=True, --skip-bad-images)")
-    if bad: warnings.warn(f"{img_dir}: left out {len(bad)} unreadable training image(s), e.g. {next(iter(bad))}")
-    train_t = train_t[~train_t.name.isin(bad.keys())].reset_index(drop=True)
+    train_t = check_identity_images(train_t, img_dir, skip_bad_images)
     size, mean, std = config['img_size'], config['mean'], config['std']
     ds = IdentityDataset(train_t, img_dir, train_transform(size, mean, std) if augment else image_transform(size, mean, std))
     dl = DataLoader(ds, batch_sampler=PKSampler(ds.labels, p, k, seed), num_workers=num_workers, pin_memory=torch.cuda.is_available())
