@@ -22,6 +22,7 @@ import numpy as np, pandas as pd, torch
 from siamese_nbdev.data import identity_table, split_identities, read_triplets
 from siamese_nbdev.encode import load_encodings
 from siamese_nbdev.evaluate import evaluate_embeddings, format_metrics
+from siamese_nbdev.cli import train_parser
 
 ARMS = {  # name: (what it is, siamese_train's arguments beyond --data and --out)
     'original': ("original recipe: EfficientNet-B0 from scratch, pixels/255, the CSV's fixed triplets, margin 1, Adam 1e-3, 15 epochs",
@@ -41,7 +42,7 @@ def sh(*cmd, **kw) -> subprocess.CompletedProcess:
 def held_out(data:Path, out:Path) -> tuple[set, Path, Path]:
     "The held-out identities; a folder with only their images; a dataset folder whose train.csv has none of them"
     table = identity_table(data/'train')
-    test = split_identities(table, 0.2, 42)[1]
+    test = split_identities(table, *(train_parser().get_default(k) for k in ('valid_frac', 'seed')))[1]  # the split siamese_train makes
     people = set(test.pid)
     test_dir, train_data = out/'test-people', out/'data-without-test-people'
     if not test_dir.exists():
@@ -71,12 +72,11 @@ def train(arm:str, data:Path, out:Path) -> dict:
     done.write_text(json.dumps(rec, indent=1))
     return rec
 
-def score(arm:str, test_dir:Path, out:Path) -> dict:
+def score(arm:str, test_dir:Path, table:pd.DataFrame, out:Path) -> dict:
     "rank-k and mAP of `arm`'s final weights on the held-out people, from `siamese_encode`'s embeddings; checked against `siamese_evaluate`"
     ckpt, enc = out/arm/'run'/'last.pt', out/arm/'test-people.npz'
     sh('siamese_encode', '--model', ckpt, '--images', test_dir, '--out', enc, stdout=subprocess.DEVNULL)
-    table, embs = identity_table(test_dir), load_encodings(enc)
-    emb = embs.set_index('Anchor').loc[table.name].to_numpy(np.float32)
+    emb = load_encodings(enc).set_index('Anchor').loc[table.name].to_numpy(np.float32)
     metrics = evaluate_embeddings(emb, table)
     cli = sh('siamese_evaluate', '--model', ckpt, '--images', test_dir, capture_output=True, text=True).stdout.strip()
     if cli != format_metrics(metrics): sys.exit(f"{arm}: siamese_evaluate printed {cli!r}, the Python evaluator {format_metrics(metrics)!r}")
@@ -91,12 +91,13 @@ def main(argv=None):
     data, out = Path(a.data), Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     people, test_dir, train_data = held_out(data, out)
-    print(f"held out: {len(people)} people, {len(identity_table(test_dir))} images in {test_dir}", flush=True)
+    test_table = identity_table(test_dir)
+    print(f"held out: {len(people)} people, {len(test_table)} images in {test_dir}", flush=True)
     rows = []
     for arm in ARMS:
         if arm not in a.arms and not (out/arm/'train.json').exists(): continue
         rec = train(arm, data if arm == 'recommended' else train_data, out)
-        m = score(arm, test_dir, out)
+        m = score(arm, test_dir, test_table, out)
         epochs = len(pd.read_csv(out/arm/'run'/'history.csv'))
         rows.append(dict(arm=arm, recipe=ARMS[arm][0], epochs=epochs, minutes=rec['seconds']/60, **{k: m[k] for k in ('rank1', 'rank5', 'rank10', 'mAP')}))
         print(f"{arm}: {format_metrics(m)}  ({rec['seconds']/60:.1f} min of training)", flush=True)
@@ -108,7 +109,7 @@ def main(argv=None):
         lines.append(f"\nmAP, recommended − original: {100*(get['recommended'] - get['original']):+.1f} points"
                      + (f"; recommended − original-lite0: {100*(get['recommended'] - get['original-lite0']):+.1f}" if 'original-lite0' in get else ''))
     cpu = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, {torch.get_num_threads()} threads"
-    lines.append(f"\nHeld-out people: {len(people)} ({len(identity_table(test_dir))} images), Market-1501 rule, plain Euclidean distance; machine: {cpu}")
+    lines.append(f"\nHeld-out people: {len(people)} ({len(test_table)} images), Market-1501 rule, plain Euclidean distance; machine: {cpu}")
     text = '\n'.join(lines)
     (out/'results.md').write_text(text + '\n')
     print('\n' + text)
