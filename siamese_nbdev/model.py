@@ -13,8 +13,8 @@ from .data import normalization_for
 
 # %% auto #0
 __all__ = ['LITE0_IMAGENET', 'read_state_dict', 'PretrainedWeightsError', 'create_backbone', 'lite0_imagenet_weights',
-           'weights_normalization', 'remove_last_downsampling', 'APN_Model', 'atomic_save', 'save_checkpoint',
-           'load_checkpoint', 'load_model']
+           'weights_normalization', 'remove_last_downsampling', 'freeze_early_layers', 'APN_Model', 'atomic_save',
+           'save_checkpoint', 'load_checkpoint', 'load_model']
 
 # %% ../nbs/01_model.ipynb #097a837f
 def read_state_dict(path:str|Path, # A `.safetensors` file, or a PyTorch file holding a state dict (or a dict with a `state_dict` key)
@@ -112,6 +112,18 @@ def remove_last_downsampling(net:nn.Module, # A timm CNN
     for m in last: m.stride = (1, 1)
     return net
 
+# %% ../nbs/01_model.ipynb #7200763d
+def freeze_early_layers(net:nn.Module, # A timm CNN (it lists its stages in `feature_info`)
+                        reduction:int=4, # Freeze the layers whose output is at most this many times smaller than the input
+                       ) -> list[str]:
+    "Stop training (`requires_grad=False`) `net`'s stem and first stages; the names of the frozen parameters"
+    stages = [f['module'] for f in net.feature_info if f['reduction'] <= reduction]
+    if not stages: raise ValueError(f"{type(net).__name__} has no stage at reduction {reduction} or finer")
+    names = [n for n, _ in net.named_parameters()]
+    last = max(i for i, n in enumerate(names) if n.startswith(stages[-1] + '.'))
+    for _, p in list(net.named_parameters())[:last + 1]: p.requires_grad_(False)
+    return names[:last + 1]
+
 # %% ../nbs/01_model.ipynb #63fb58df
 class APN_Model(nn.Module):
     "Embedding network: image batch (B, 3, H, W) → embeddings (B, `embed_size`)"
@@ -124,11 +136,13 @@ class APN_Model(nn.Module):
                  std:tuple|None=None, # Input normalisation std; default: the backbone's own
                  bnneck:bool=False, # Batch-norm the embedding and scale it to length 1 (identity-aware training)
                  last_stride:int=2, # 1: remove the backbone's last downsampling (`remove_last_downsampling`)
+                 flip_average:bool=False, # In eval mode, embed each image as the mean of its own and its mirror image's features
                 ):
         super().__init__()
         if mean is None or std is None: mean, std = weights_normalization(backbone, weights)
         self.config = dict(backbone=backbone, embed_size=int(embed_size), img_size=tuple(img_size),
-                           mean=tuple(map(float, mean)), std=tuple(map(float, std)), bnneck=bool(bnneck), last_stride=int(last_stride))
+                           mean=tuple(map(float, mean)), std=tuple(map(float, std)), bnneck=bool(bnneck), last_stride=int(last_stride),
+                           flip_average=bool(flip_average))
         if last_stride not in (1, 2): raise ValueError(f"last_stride must be 1 or 2, not {last_stride}")
         self.backbone = create_backbone(backbone, embed_size, pretrained, weights)
         if last_stride == 1: remove_last_downsampling(self.backbone, img_size)
@@ -138,7 +152,10 @@ class APN_Model(nn.Module):
     def forward(self, images, # (B, 3, H, W)
                 features:bool=False, # Also return the embedding before and after the neck, for training losses
                ):
-        f = self.backbone(images.contiguous(memory_format=torch.channels_last))
+        x = images.contiguous(memory_format=torch.channels_last)
+        if self.config['flip_average'] and not (self.training or features):  # one pass over both: (2B, d) → mean of the halves
+            f = self.backbone(torch.cat([x, x.flip(3)]).contiguous(memory_format=torch.channels_last)).unflatten(0, (2, len(x))).mean(0)
+        else: f = self.backbone(x)
         if self.neck is None: return (f, f, f) if features else f
         n = self.neck(f)
         emb = nn.functional.normalize(n, dim=1)
