@@ -9,7 +9,7 @@ from functools import wraps
 from pathlib import Path
 import pandas as pd, torch
 from .data import get_data_dir, read_triplets, sample_dir, person_of, split_by_person
-from .model import APN_Model, load_model, load_checkpoint, LITE0_IMAGENET
+from .model import APN_Model, load_model, load_checkpoint, freeze_early_layers, LITE0_IMAGENET
 from .train import get_device, init_distributed, is_main_process, triplet_dataloaders, identity_dataloaders, ReIDLoss, fit
 from .encode import list_images, get_encoding_csv, save_encodings, load_encodings, encode_query, encode_images, encodings_table, load_embeddings, ENC_FORMATS
 from .search import closest_imgs, search, faiss_index, faiss_search, save_index, load_index
@@ -47,8 +47,10 @@ def cli_main(func):
 # %% ../nbs/07_cli.ipynb #c74130d9
 RECIPES = dict(  # what each --recipe sets
     original=dict(epochs=15, lr=1e-3, margin=1.0, schedule='constant', warmup_epochs=0, weight_decay=0., pretrained=False, last_stride=2,
+                  img_size=(128, 64), flip_average=False, freeze_reduction=0,
                   scratch_norm=((0., 0., 0.), (1., 1., 1.))),  # from scratch, the tutorial's input: pixels / 255
-    reid=dict(epochs=30, lr=3.5e-4, margin=0.3, schedule='warmup_cosine', warmup_epochs=2, weight_decay=5e-4, pretrained=True, last_stride=1, scratch_norm=(None, None)),
+    reid=dict(epochs=15, lr=3.5e-4, margin=0.3, schedule='warmup_cosine', warmup_epochs=2, weight_decay=5e-4, pretrained=True, last_stride=1,
+              img_size=(192, 96), flip_average=True, freeze_reduction=4, scratch_norm=(None, None)),
 )
 
 def train_parser() -> argparse.ArgumentParser:
@@ -56,10 +58,10 @@ def train_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='siamese_train', description='Train a Siamese (triplet) embedding network on Anchor/Positive/Negative triplets.')
     p.add_argument('--data', help='dataset folder with train/ and train.csv (default: $SIAMESE_DATA, else the cache)')
     p.add_argument('--out', required=True, help='output folder for best_model.pt, history.csv, losses.png')
-    p.add_argument('--epochs', type=int, help="default: the recipe's (reid 30, original 15)")
+    p.add_argument('--epochs', type=int, help="default: the recipe's (15)")
     p.add_argument('--backbone', help=f'any timm model name (default: efficientnet_b0, or efficientnet_lite0 with --weights {LITE0_IMAGENET})')
     p.add_argument('--embed-size', type=int, default=512)
-    p.add_argument('--img-size', type=int, nargs=2, default=(128, 64), metavar=('H', 'W'))
+    p.add_argument('--img-size', type=int, nargs=2, metavar=('H', 'W'), help="input height and width (default: the recipe's, reid 192 96, original 128 64)")
     p.add_argument('--recipe', choices=list(RECIPES), default='reid', help="'reid' (default): identity-aware training; 'original': the tutorial's fixed triplets")
     p.add_argument('--batch-size', type=int, help='triplets per batch (original recipe; default 32)')
     p.add_argument('--pk', type=int, nargs=2, default=(16, 4), metavar=('P', 'K'), help='reid recipe: P identities × K images per batch')
@@ -93,7 +95,9 @@ def siamese_train(argv=None):
     pretrained = a.weights is None and (recipe['pretrained'] if a.pretrained is None else a.pretrained)
     torch.manual_seed(a.seed)  # the new head's (or the whole network's) initial weights
     mean, std = (None, None) if pretrained or a.weights else recipe['scratch_norm']  # None: what the weights were trained with
-    model = APN_Model(backbone, a.embed_size, pretrained, a.weights, a.img_size, mean, std, bnneck=a.recipe == 'reid', last_stride=recipe['last_stride'])
+    model = APN_Model(backbone, a.embed_size, pretrained, a.weights, a.img_size or recipe['img_size'], mean, std, bnneck=a.recipe == 'reid',
+                      last_stride=recipe['last_stride'], flip_average=recipe['flip_average'])
+    if recipe['freeze_reduction'] and (pretrained or a.weights): freeze_early_layers(model.backbone, recipe['freeze_reduction'])
     main = is_main_process()
     if a.recipe == 'reid':
         train_dl, valid_table = identity_dataloaders(data/'train', model.config, *a.pk, a.valid_frac, a.seed, a.workers, skip_bad_images=a.skip_bad_images)
