@@ -117,12 +117,13 @@ def freeze_early_layers(net:nn.Module, # A timm CNN (it lists its stages in `fea
                         reduction:int=4, # Freeze the layers whose output is at most this many times smaller than the input
                        ) -> list[str]:
     "Stop training (`requires_grad=False`) `net`'s stem and first stages; the names of the frozen parameters"
-    stages = [f['module'] for f in net.feature_info if f['reduction'] <= reduction]
-    if not stages: raise ValueError(f"{type(net).__name__} has no stage at reduction {reduction} or finer")
-    names = [n for n, _ in net.named_parameters()]
-    last = max(i for i, n in enumerate(names) if n.startswith(stages[-1] + '.'))
-    for _, p in list(net.named_parameters())[:last + 1]: p.requires_grad_(False)
-    return names[:last + 1]
+    params = list(net.named_parameters())
+    later = [f['module'] + '.' for f in net.feature_info if f['reduction'] > reduction]
+    if not later: raise ValueError(f"{type(net).__name__}: every stage is at reduction {reduction} or finer, nothing would be left to train")
+    n_frozen = next(i for i, (name, _) in enumerate(params) if name.startswith(later[0]))
+    if not n_frozen: raise ValueError(f"{type(net).__name__} has no layer at reduction {reduction} or finer")
+    for _, p in params[:n_frozen]: p.requires_grad_(False)
+    return [name for name, _ in params[:n_frozen]]
 
 # %% ../nbs/01_model.ipynb #63fb58df
 class APN_Model(nn.Module):
