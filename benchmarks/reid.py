@@ -22,7 +22,7 @@ import numpy as np, pandas as pd, torch
 from siamese_nbdev.data import identity_table, split_identities, read_triplets
 from siamese_nbdev.encode import load_encodings
 from siamese_nbdev.evaluate import evaluate_embeddings, format_metrics
-from siamese_nbdev.cli import train_parser
+from siamese_nbdev.cli import default_split
 
 ARMS = {  # name: (what it is, siamese_train's arguments beyond --data and --out)
     'original': ("original recipe: EfficientNet-B0 from scratch, pixels/255, the CSV's fixed triplets, margin 1, Adam 1e-3, 15 epochs",
@@ -42,23 +42,28 @@ def sh(*cmd, **kw) -> subprocess.CompletedProcess:
 def held_out(data:Path, out:Path) -> tuple[set, Path, Path]:
     "The held-out identities; a folder with only their images; a dataset folder whose train.csv has none of them"
     table = identity_table(data/'train')
-    test = split_identities(table, *(train_parser().get_default(k) for k in ('valid_frac', 'seed')))[1]  # the split siamese_train makes
+    test = split_identities(table, *default_split())[1]  # the split siamese_train makes
     people = set(test.pid)
     test_dir, train_data = out/'test-people', out/'data-without-test-people'
-    if not test_dir.exists():
-        tmp = out/'.test-people.tmp'; shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
+    def copy_test_people(tmp):
         for name in test.name: shutil.copy2(data/'train'/name, tmp/name)
-        tmp.rename(test_dir)
-    if not train_data.exists():
-        tmp = out/'.data.tmp'; shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
+    def write_train_data(tmp):
         pid = table.set_index('name').pid
         triplets = read_triplets(data/'train.csv')
         shows_test = triplets[['Anchor', 'Positive', 'Negative']].apply(lambda c: c.map(pid).isin(people)).any(axis=1)
         triplets[~shows_test].to_csv(tmp/'train.csv', index=False)
         (tmp/'train').symlink_to((data/'train').resolve(), target_is_directory=True)
-        tmp.rename(train_data)
         print(f"train.csv for the original recipe: {(~shows_test).sum()} of {len(triplets)} triplets (the others show held-out people)")
+    make_dir_once(test_dir, copy_test_people)
+    make_dir_once(train_data, write_train_data)
     return people, test_dir, train_data
+
+def make_dir_once(path:Path, fill):
+    "Unless `path` exists: `fill` a temporary sibling folder, then rename it to `path`, so no half-made folder is ever reused"
+    if path.exists(): return
+    tmp = path.with_name(f'.{path.name}.tmp'); shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
+    fill(tmp)
+    tmp.rename(path)
 
 def train(arm:str, data:Path, out:Path) -> dict:
     "Train `arm` into out/arm/run with `siamese_train`, once; its command and wall time"

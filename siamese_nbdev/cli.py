@@ -17,8 +17,8 @@ from .plot import plot_closest_imgs, plot_losses
 from .evaluate import evaluate, format_metrics
 
 # %% auto #0
-__all__ = ['RECIPES', 'one_line', 'cli_main', 'train_parser', 'siamese_train', 'encode_parser', 'siamese_encode', 'search_parser',
-           'siamese_search', 'evaluate_parser', 'siamese_evaluate', 'demo_parser', 'siamese_demo']
+__all__ = ['RECIPES', 'one_line', 'cli_main', 'train_parser', 'default_split', 'siamese_train', 'encode_parser', 'siamese_encode',
+           'search_parser', 'siamese_search', 'evaluate_parser', 'siamese_evaluate', 'demo_parser', 'siamese_demo']
 
 # %% ../nbs/07_cli.ipynb #a839f45a
 def one_line(e:Exception) -> str:
@@ -79,6 +79,10 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument('--overwrite', action='store_true', help='start afresh even if --out already holds a run')
     return p
 
+def default_split() -> tuple[float, int]:
+    "(valid_frac, seed): how `siamese_train` holds people out unless told otherwise"
+    return tuple(train_parser().get_default(k) for k in ('valid_frac', 'seed'))
+
 # %% ../nbs/07_cli.ipynb #2d552f37
 @cli_main
 def siamese_train(argv=None):
@@ -94,10 +98,11 @@ def siamese_train(argv=None):
     backbone = a.backbone or ('efficientnet_lite0' if a.weights == LITE0_IMAGENET else 'efficientnet_b0')
     pretrained = a.weights is None and (recipe['pretrained'] if a.pretrained is None else a.pretrained)
     torch.manual_seed(a.seed)  # the new head's (or the whole network's) initial weights
-    mean, std = (None, None) if pretrained or a.weights else recipe['scratch_norm']  # None: what the weights were trained with
+    from_weights = pretrained or a.weights is not None
+    mean, std = (None, None) if from_weights else recipe['scratch_norm']  # None: what the weights were trained with
     model = APN_Model(backbone, a.embed_size, pretrained, a.weights, a.img_size or recipe['img_size'], mean, std, bnneck=a.recipe == 'reid',
                       last_stride=recipe['last_stride'], flip_average=recipe['flip_average'])
-    if recipe['freeze_reduction'] and (pretrained or a.weights): freeze_early_layers(model.backbone, recipe['freeze_reduction'])
+    if recipe['freeze_reduction'] and from_weights: freeze_early_layers(model.backbone, recipe['freeze_reduction'])
     main = is_main_process()
     if a.recipe == 'reid':
         train_dl, valid_table = identity_dataloaders(data/'train', model.config, *a.pk, a.valid_frac, a.seed, a.workers, skip_bad_images=a.skip_bad_images)
@@ -236,8 +241,7 @@ def siamese_demo(argv=None):
     model = load_model(out/'best_model.pt', get_device(a.device))
     df_enc = get_encoding_csv(model, list_images(data/'train'), data/'train', device=a.device)
     save_encodings(df_enc, out/'database.csv')
-    valid_frac, seed = (train_parser().get_default(k) for k in ('valid_frac', 'seed'))  # the split siamese_train made
-    valid_people = sorted({person_of(n) for n in split_by_person(read_triplets(data/'train.csv'), valid_frac, seed)[1].Anchor})
+    valid_people = sorted({person_of(n) for n in split_by_person(read_triplets(data/'train.csv'), *default_split())[1].Anchor})  # the split siamese_train made
     query = next(n for n in df_enc.Anchor if person_of(n) == valid_people[0])
     gallery = df_enc[df_enc.Anchor != query]
     closest = closest_imgs(encode_query(model, data/'train'/query), gallery, k=10)

@@ -12,11 +12,11 @@ from siamese_nbdev.model import load_model
 from siamese_nbdev.encode import get_encoding_csv, encode_query
 from siamese_nbdev.search import closest_imgs
 from siamese_nbdev.plot import plot_closest_imgs
-from siamese_nbdev.cli import train_parser
+from siamese_nbdev.cli import default_split
 
 def main(ckpt, data, out='nbs/images/closest.png'):
     img_dir, model = Path(data)/'train', load_model(ckpt)
-    held_out = split_identities(identity_table(img_dir), *(train_parser().get_default(k) for k in ('valid_frac', 'seed')))[1]  # the split siamese_train makes
+    held_out = split_identities(identity_table(img_dir), *default_split())[1]  # the split siamese_train makes
     gallery = list(held_out.name)
     df_enc = get_encoding_csv(model, gallery, img_dir)
     query = gallery[0]
