@@ -6,7 +6,7 @@
 from __future__ import annotations
 import os, re, shutil, tempfile, urllib.error, urllib.request, warnings, zipfile
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 import numpy as np, pandas as pd, torch, timm
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
@@ -18,8 +18,9 @@ import siamese_nbdev
 __all__ = ['DATASET_NAME', 'DATASET_URL', 'MAX_PIXELS', 'TRIPLET_COLS', 'IMG_EXTS', 'JUNK_PID', 'DISTRACTOR_PID', 'sample_dir',
            'default_cache_dir', 'get_data_dir', 'download_data', 'parse_market_name', 'ImageReadError', 'read_image',
            'normalization_for', 'image_transform', 'load_image', 'read_triplets', 'person_of', 'split_by_person',
-           'ImageDataset', 'APN_Dataset', 'scan_images', 'check_triplet_images', 'identity_table', 'pid_is',
-           'split_identities', 'train_transform', 'IdentityDataset', 'check_identity_images']
+           'check_names', 'ImageDataset', 'APN_Dataset', 'scan_images', 'check_triplet_images', 'list_images',
+           'identity_table', 'pid_is', 'split_identities', 'train_transform', 'IdentityDataset',
+           'check_identity_images']
 
 # %% ../nbs/00_data.ipynb #40ebc8a3
 DATASET_NAME = 'Person-Re-Id-Dataset'
@@ -52,12 +53,13 @@ def get_data_dir(data_dir:str|Path|None=None, # The dataset directory; default: 
         f"A small sample ships with the package: sample_dir() = {sample_dir()}")
 
 # %% ../nbs/00_data.ipynb #8ef0bd1c
-def download_data(dest:str|Path|None=None, # Where the dataset should end up; default: the cache directory
+def download_data(dest:str|Path|None=None, # Where the dataset should go: a new or empty folder; default: the cache
                   url:str=DATASET_URL, # A zip archive holding `train/` and `train.csv` (in a top-level folder)
                   timeout:float=60, # Seconds to wait for the server
                  ) -> Path:
-    "Download and unpack the dataset archive at `url` into `dest`"
+    "Download and unpack the dataset archive at `url` into `dest`, which must not exist yet or be empty"
     dest = Path(dest or default_cache_dir()/DATASET_NAME).expanduser()
+    _check_dest_free(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=dest.parent) as tmp:
         archive = Path(tmp)/'data.zip'
@@ -69,9 +71,16 @@ def download_data(dest:str|Path|None=None, # Where the dataset should end up; de
         with zipfile.ZipFile(archive) as z: z.extractall(Path(tmp)/'x')
         found = [p.parent for p in (Path(tmp)/'x').rglob('train.csv')]
         if not found: raise ValueError(f"The archive at {url} has no train.csv")
-        if dest.exists(): shutil.rmtree(dest)
+        _check_dest_free(dest)  # again: something may have arrived there during the download
+        if dest.is_dir(): dest.rmdir()  # empty (rmdir refuses anything else): nothing is lost
         found[0].rename(dest)
     return dest
+
+def _check_dest_free(dest:Path):
+    "Refuse a `dest` that is anything but a missing path or an empty folder"
+    if dest.is_symlink() or (dest.exists() and not (dest.is_dir() and not any(dest.iterdir()))):
+        raise FileExistsError(f"{dest} already exists and is not an empty folder: download_data never deletes "
+                              f"or replaces it. Pass another dest, or, to download again, move or delete it yourself")
 
 # %% ../nbs/00_data.ipynb #0979d7ea
 _market_re = re.compile(r'^(-?\d+)_c(\d+)')
@@ -205,9 +214,22 @@ def split_by_person(df:pd.DataFrame, # Triplets with Anchor, Positive and Negati
     return parts[0], parts[1]
 
 # %% ../nbs/00_data.ipynb #48f25699
-def _check_names(names, img_dir:Path, src:str):
-    outside = [n for n in names if Path(n).is_absolute() or '..' in Path(n).parts]
-    if outside: raise ValueError(f"{len(outside)} name(s) in {src} point outside the image directory {img_dir}, e.g. {outside[0]!r}: names must be relative paths inside it")
+def _leaves(name:str) -> bool:
+    p = PureWindowsPath(name)  # reads `/` and `\` as separators and knows drives: the stricter reading
+    return bool(p.anchor) or '..' in p.parts
+
+def check_names(names, # Image names, relative to `img_dir`
+                img_dir:str|Path, # The folder they must stay in
+                src:str='the image list', # Where the names come from, for the error message
+               ):
+    "Refuse names that lead out of `img_dir` (absolute, on a drive or share, or through `..`), opening no file"
+    outside = [str(n) for n in names if _leaves(str(n))]
+    if outside: raise ValueError(f"{len(outside)} name(s) in {src} point outside the image directory {img_dir}, "
+                                 f"e.g. {outside[0]!r}: names must be relative paths inside it")
+
+def _check_images(names, img_dir:Path, src:str):
+    "`check_names`, then: the folder and every named image exist"
+    check_names(names, img_dir, src)
     if not img_dir.is_dir(): raise FileNotFoundError(f"Image directory {img_dir} does not exist")
     missing = [n for n in names if not (img_dir/n).is_file()]
     if missing: raise FileNotFoundError(f"{len(missing)} image(s) in {src} are missing from {img_dir}, e.g. {missing[0]}")
@@ -221,7 +243,7 @@ class ImageDataset(Dataset):
                  std:tuple=(0.229, 0.224, 0.225), # Normalisation standard deviation
                 ):
         self.names, self.img_dir = list(names), Path(img_dir)
-        _check_names(self.names, self.img_dir, 'the image list')
+        _check_images(self.names, self.img_dir, 'the image list')
         self.tfm = image_transform(img_size, mean, std)
     def __len__(self): return len(self.names)
     def __getitem__(self, i): return self.tfm(read_image(self.img_dir/self.names[i]))
@@ -236,7 +258,7 @@ class APN_Dataset(Dataset):
                 ):
         self.df = read_triplets(df)
         self.img_dir = Path(img_dir)
-        _check_names(pd.unique(self.df[TRIPLET_COLS].values.ravel()), self.img_dir, self.df.attrs['source'])
+        _check_images(pd.unique(self.df[TRIPLET_COLS].values.ravel()), self.img_dir, self.df.attrs['source'])
         self.tfm = image_transform(img_size, mean, std)
     def __len__(self): return len(self.df)
     def __getitem__(self, i):
@@ -248,13 +270,14 @@ def scan_images(names, # Image file names, relative to `img_dir`
                 img_dir:str|Path, # Folder holding the images
                 max_pixels:int=MAX_PIXELS, # Larger images count as bad
                 threads:int=4, # Images decoded at once
+                src:str='the image list', # Where the names come from, for the error message
                ) -> dict[str, str]:
     "Decode each named image once; `{name: reason}` for every one that `read_image` cannot read"
-    img_dir = Path(img_dir)
+    img_dir, names = Path(img_dir), list(dict.fromkeys(names))
+    check_names(names, img_dir, src)  # before any file is opened: refused, never skipped as a bad image
     def problem(n):
         try: read_image(img_dir/n, max_pixels)
         except (ImageReadError, FileNotFoundError) as e: return str(e)
-    names = list(dict.fromkeys(names))
     with ThreadPoolExecutor(threads) as ex: reasons = list(tqdm(ex.map(problem, names), total=len(names), desc='check images', leave=False))
     return {n: r for n, r in zip(names, reasons) if r is not None}
 
@@ -273,7 +296,7 @@ def check_triplet_images(df:pd.DataFrame, # Triplets (from `read_triplets`)
 
 def _unreadable(names, img_dir, src:str, rows:str, skip_bad:bool, max_pixels:int) -> dict[str, str]:
     "`scan_images`, raising an `ImageReadError` that names the bad files unless `skip_bad`"
-    bad = scan_images(names, img_dir, max_pixels)
+    bad = scan_images(names, img_dir, max_pixels, src=src)
     if bad and not skip_bad:
         raise ImageReadError(f"{len(bad)} image(s) used in {src} cannot be read, e.g. {next(iter(bad.values()))}. "
                              f"Fix or remove them, or skip the {rows} (skip_bad=True, siamese_train --skip-bad-images)")
@@ -283,16 +306,24 @@ def _unreadable(names, img_dir, src:str, rows:str, skip_bad:bool, max_pixels:int
 IMG_EXTS = {'.jpg', '.jpeg', '.png', '.bmp', '.webp'}
 JUNK_PID, DISTRACTOR_PID = -1, 0  # Market-1501's ids for junk detections and for distractors
 
-def _image_files(folder:Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMG_EXTS and not p.name.startswith('.'))
+def list_images(folder:str|Path, # A folder of images
+                empty_ok:bool=False, # Return `[]` for a folder without images, instead of raising
+               ) -> list[str]:
+    "Sorted names of the image files directly in `folder`, hidden ones (e.g. macOS's `._x.jpg`) left out"
+    folder = Path(folder)
+    if not folder.is_dir(): raise FileNotFoundError(f"Image directory {folder} does not exist")
+    names = sorted(p.name for p in folder.iterdir()
+                   if p.suffix.lower() in IMG_EXTS and not p.name.startswith('.') and p.is_file())
+    if not names and not empty_ok: raise ValueError(f"No images ({', '.join(sorted(IMG_EXTS))}) in {folder}")
+    return names
 
 def identity_table(folder:str|Path, # Images with Market-1501 names, or one sub-folder of images per identity
                   ) -> pd.DataFrame:
     "One row per image: `name` (relative to `folder`), identity `pid` and camera `camid` (-1 when unknown)"
     folder = Path(folder)
-    if not folder.is_dir(): raise FileNotFoundError(f"Image directory {folder} does not exist")
-    files = _image_files(folder)
-    subdirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith('.') and _image_files(p))
+    files = list_images(folder, empty_ok=True)
+    subdirs = sorted(p for p in folder.iterdir()
+                     if p.is_dir() and not p.name.startswith('.') and list_images(p, empty_ok=True))
     if files and subdirs:
         raise ValueError(f"{folder} mixes two layouts: images directly in it (e.g. {files[0]}) and sub-folders of images (e.g. {subdirs[0].name}/); "
                          "expected either Market-1501 named images or one sub-folder per identity")
@@ -307,7 +338,7 @@ def identity_table(folder:str|Path, # Images with Market-1501 names, or one sub-
         raise ValueError(f"{folder} holds one sub-folder of images, {subdirs[0].name}/, so one identity: nothing to tell apart. "
                          f"If its images have Market-1501 names, point at {subdirs[0]} instead")
     elif subdirs:
-        found = [(d.name, f) for d in subdirs for f in _image_files(d)]
+        found = [(d.name, f) for d in subdirs for f in list_images(d)]
         with_cams = all(_market_re.match(f) for _, f in found)
         rows = [(f'{d}/{f}', d, parse_market_name(f)[1] if with_cams else -1) for d, f in found]
     else: raise ValueError(f"No images ({', '.join(sorted(IMG_EXTS))}) in {folder} or in its sub-folders")
@@ -354,7 +385,7 @@ class IdentityDataset(Dataset):
                  tfm, # Image → tensor, e.g. `train_transform(...)` or `image_transform(...)`
                 ):
         self.names, self.img_dir, self.tfm = table.name.tolist(), Path(img_dir), tfm
-        _check_names(self.names, self.img_dir, 'the identity table')
+        _check_images(self.names, self.img_dir, f'the identity table of {self.img_dir}')
         self.classes = sorted(table.pid.unique(), key=str)
         index = {p: i for i, p in enumerate(self.classes)}
         self.labels = torch.tensor([index[p] for p in table.pid])
