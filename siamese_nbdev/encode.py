@@ -9,23 +9,16 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
-from .data import IMG_EXTS, ImageDataset, load_image
+from .data import ImageDataset, list_images
 from .model import APN_Model
 from .train import get_device
 
 # %% auto #0
-__all__ = ['ENC_FORMATS', 'list_images', 'default_workers', 'default_batch_size', 'encode_images', 'get_encoding_csv',
-           'encodings_table', 'encode_query', 'save_encodings', 'load_embeddings', 'load_encodings']
+__all__ = ['ENC_FORMATS', 'default_workers', 'default_batch_size', 'encode_images', 'get_encoding_csv', 'encodings_table',
+           'encode_query', 'save_encodings', 'load_embeddings', 'load_encodings', 'list_images']
 
 # %% ../nbs/03_encode.ipynb #785a2265
-def list_images(folder:str|Path, # A folder of images
-               ) -> list[str]:
-    "Sorted file names of the images directly in `folder`"
-    folder = Path(folder)
-    if not folder.is_dir(): raise FileNotFoundError(f"Image directory {folder} does not exist")
-    names = sorted(p.name for p in folder.iterdir() if p.suffix.lower() in IMG_EXTS and p.is_file())
-    if not names: raise ValueError(f"No images ({', '.join(sorted(IMG_EXTS))}) in {folder}")
-    return names
+_all_ = ['list_images']  # data's, importable from here: `from siamese_nbdev.encode import list_images`
 
 # %% ../nbs/03_encode.ipynb #d7a60495
 def default_workers(device:str|torch.device|None=None, # Where the model runs; default: `get_device()`
@@ -40,9 +33,10 @@ def default_batch_size(device:str|torch.device|None=None, # Where the model runs
     return 16 if get_device(device).type == 'cpu' else 128
 
 def _autocast(device:torch.device):
-    "bf16 (else fp16) autocast on CUDA; nothing elsewhere"
-    if device.type != 'cuda': return contextlib.nullcontext()
-    return torch.autocast('cuda', dtype=torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
+    "bf16 (else fp16) autocast on CUDA, bf16 on a CPU; nothing elsewhere"
+    if device.type == 'cuda':
+        return torch.autocast('cuda', dtype=torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
+    return torch.autocast('cpu', dtype=torch.bfloat16) if device.type == 'cpu' else contextlib.nullcontext()
 
 @torch.inference_mode()
 def encode_images(model:APN_Model, # The embedding model; its config sets input size and normalisation
@@ -51,7 +45,7 @@ def encode_images(model:APN_Model, # The embedding model; its config sets input 
                   batch_size:int|None=None, # Images per forward pass; default: `default_batch_size(device)`
                   device:str|torch.device|None=None, # Default: `get_device()`
                   num_workers:int|None=None, # DataLoader worker processes decoding images; default: `default_workers(device)`
-                  fast:bool|None=None, # Mixed precision (bf16, else fp16 autocast); default: on CUDA only
+                  fast:bool|None=None, # Mixed precision: bf16 autocast (fp16 on a GPU without bf16); default: CUDA only
                  ) -> np.ndarray:
     "Embeddings of the named images, shape (n, embed_size), float32"
     device = get_device(device)
@@ -88,14 +82,16 @@ def encodings_table(names, # Image names, one per row of `emb`
     return pd.concat([pd.DataFrame({'Anchor': list(names)}), pd.DataFrame(np.asarray(emb))], axis=1)
 
 # %% ../nbs/03_encode.ipynb #b8e23521
-@torch.inference_mode()
 def encode_query(model:APN_Model, # The embedding model
                  path:str|Path, # The query image
+                 device:str|torch.device|None=None, # Default: the device the model is on
+                 fast:bool|None=None, # Mixed precision, as for `encode_images`; default: on CUDA only
                 ) -> np.ndarray:
-    "Embedding (embed_size,) of the image at `path`, on the model's device"
-    cfg = model.config
-    x = load_image(path, cfg['img_size'], cfg['mean'], cfg['std'])[None]
-    return model.eval()(x.to(next(model.parameters()).device))[0].float().cpu().numpy()
+    "Embedding (embed_size,) of the image at `path`, computed by `encode_images` as a gallery image's is"
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"Query image not found: {path}")
+    device = next(model.parameters()).device if device is None else device
+    return encode_images(model, [path.name], path.parent, 1, device, 0, fast)[0]
 
 # %% ../nbs/03_encode.ipynb #c42e4cf3
 ENC_FORMATS = ('.csv', '.npz')
