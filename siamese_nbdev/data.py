@@ -53,7 +53,7 @@ def get_data_dir(data_dir:str|Path|None=None, # The dataset directory; default: 
         f"A small sample ships with the package: sample_dir() = {sample_dir()}")
 
 # %% ../nbs/00_data.ipynb #8ef0bd1c
-def download_data(dest:str|Path|None=None, # Where the dataset should go: a new or empty folder; default: the cache
+def download_data(dest:str|Path|None=None, # A new or empty folder for the dataset; default: the cache
                   url:str=DATASET_URL, # A zip archive holding `train/` and `train.csv` (in a top-level folder)
                   timeout:float=60, # Seconds to wait for the server
                  ) -> Path:
@@ -79,8 +79,8 @@ def download_data(dest:str|Path|None=None, # Where the dataset should go: a new 
 def _check_dest_free(dest:Path):
     "Refuse a `dest` that is anything but a missing path or an empty folder"
     if dest.is_symlink() or (dest.exists() and not (dest.is_dir() and not any(dest.iterdir()))):
-        raise FileExistsError(f"{dest} already exists and is not an empty folder: download_data never deletes "
-                              f"or replaces it. Pass another dest, or, to download again, move or delete it yourself")
+        raise FileExistsError(f"{dest} already exists and is not an empty folder: download_data never deletes or "
+                              "replaces it. Pass another dest, or, to download again, move or delete it yourself")
 
 # %% ../nbs/00_data.ipynb #0979d7ea
 _market_re = re.compile(r'^(-?\d+)_c(\d+)')

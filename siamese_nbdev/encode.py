@@ -45,7 +45,7 @@ def encode_images(model:APN_Model, # The embedding model; its config sets input 
                   batch_size:int|None=None, # Images per forward pass; default: `default_batch_size(device)`
                   device:str|torch.device|None=None, # Default: `get_device()`
                   num_workers:int|None=None, # DataLoader worker processes decoding images; default: `default_workers(device)`
-                  fast:bool|None=None, # Mixed precision: bf16 autocast (fp16 on a GPU without bf16); default: CUDA only
+                  fast:bool|None=None, # bf16 autocast (fp16 on a GPU without bf16); default: on CUDA only
                  ) -> np.ndarray:
     "Embeddings of the named images, shape (n, embed_size), float32"
     device = get_device(device)
