@@ -38,18 +38,25 @@ def init_distributed(device:str|torch.device|None=None, # As for `get_device`
         if device.type == 'cuda':
             device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0)))
             torch.cuda.set_device(device)
-        dist.init_process_group('nccl' if device.type == 'cuda' else 'gloo')
+        # NCCL takes no CPU tensors: gloo beside it sums the losses and flags kept on the CPU
+        dist.init_process_group('cpu:gloo,cuda:nccl' if device.type == 'cuda' else 'gloo')
     return device
 
 def is_main_process() -> bool:
     "True in the process that writes checkpoints and logs: rank 0, or the only process"
     return not dist.is_initialized() or dist.get_rank() == 0
 
-def _mean_over_processes(value:float, weight:float=1.) -> float:
-    if not dist.is_initialized(): return value
-    t = torch.tensor([value*weight, weight], dtype=torch.float64)
+def _sum_over_processes(*values:float) -> list[float]:
+    "Each of `values` summed over all processes (as they are, outside `torchrun`)"
+    if not dist.is_initialized(): return list(values)
+    t = torch.tensor(values, dtype=torch.float64)
     dist.all_reduce(t)
-    return (t[0]/t[1]).item()
+    return t.tolist()
+
+def _mean_over_processes(value:float, weight:float=1.) -> float:
+    "The mean of each process's `value`, weighted by its `weight`"
+    total, weights = _sum_over_processes(value*weight, weight)
+    return total/weights
 
 # %% ../nbs/02_train.ipynb #17818fbc
 def triplet_dataloaders(csv:str|Path|pd.DataFrame, # Triplet CSV (or DataFrame): Anchor, Positive, Negative
@@ -84,44 +91,64 @@ def _batch_loss(model, batch, criterion, device):
     x, y = (t.to(device, non_blocking=True) for t in batch)
     return criterion(model(x, features=True), y)
 
+class _WithLoss(nn.Module):
+    "Model and loss as one module, batch → loss: under DistributedDataParallel the gradients of both are averaged"
+    def __init__(self, model, criterion):
+        super().__init__()
+        self.model, self.criterion = model, criterion
+    def forward(self, batch, device): return _batch_loss(self.model, batch, self.criterion, device)
+
 def _on_any_process(flag:bool) -> bool:
     if not dist.is_initialized(): return flag
     t = torch.tensor(float(flag))
     dist.all_reduce(t)
     return t.item() > 0
 
-def train_fn(model:nn.Module, # The embedding model (or its DistributedDataParallel wrapper)
+def _no_batch_error() -> ValueError:
+    return ValueError("The training loader yields no batch. Under torchrun each process needs at least one, and the "
+                      "P×K batches of `identity_dataloaders` are shared out: there are fewer of them than processes. "
+                      "Lower P or K (--pk), train on more identities, or start fewer processes")
+
+def train_fn(model:nn.Module, # The embedding model; with `criterion=None`, a module (batch, device) → loss
              dataloader:DataLoader, # Yields (anchor, positive, negative) image batches, or (images, identity labels)
-             optimizer:torch.optim.Optimizer, # Updates `model`'s parameters
-             criterion:nn.Module, # Triplet loss, e.g. `nn.TripletMarginLoss()`; for identity batches `ReIDLoss`
+             optimizer:torch.optim.Optimizer, # Updates `model`'s parameters (and the loss's own, if any)
+             criterion:nn.Module|None=None, # e.g. `nn.TripletMarginLoss()`; for identity batches `ReIDLoss`
              device:str|torch.device|None=None, # Default: the model's device
             ) -> float:
     "Train `model` for one epoch over `dataloader`; the mean batch loss"
-    device = device or next(model.parameters()).device
-    model.train()
-    total = 0.
-    for step, batch in enumerate(pbar := tqdm(dataloader, desc='train', leave=False, disable=not is_main_process())):
-        loss = _batch_loss(model, batch, criterion, device)
+    net = model if criterion is None else _WithLoss(model, criterion)
+    device = device or next(net.parameters()).device
+    net.train()
+    total, steps = 0., 0
+    for batch in (pbar := tqdm(dataloader, desc='train', leave=False, disable=not is_main_process())):
+        loss = net(batch, device)
         if _on_any_process(not torch.isfinite(loss)):
-            raise FloatingPointError(f"Training loss became {loss.item()} at step {step} of the epoch; stopping (checkpoints of earlier epochs are kept)")
+            raise FloatingPointError(f"Training loss became {loss.item()} at step {steps} of the epoch; stopping "
+                                     "(checkpoints of earlier epochs are kept)")
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        total += loss.item()
-        pbar.set_postfix(loss=f'{total/(step+1):.4f}')
-    return total/(step+1)
+        total, steps = total + loss.item(), steps + 1
+        pbar.set_postfix(loss=f'{total/steps:.4f}')
+    if not steps: raise _no_batch_error()
+    return total/steps
 
 @torch.no_grad()
 def eval_fn(model:nn.Module, # The embedding model
-            dataloader:DataLoader, # Yields (anchor, positive, negative) image batches
+            dataloader:DataLoader, # Yields (anchor, positive, negative) image batches (this process's share)
             criterion:nn.Module, # Triplet loss, averaging over the batch
             device:str|torch.device|None=None, # Default: the model's device
            ) -> float:
-    "Mean loss per triplet of `model` over `dataloader`, in eval mode, without gradients"
+    "Mean loss per triplet of `model` over `dataloader`, in eval mode (under `torchrun`: over all processes' shares)"
     device = device or next(model.parameters()).device
     model.eval()
-    total = sum(_triplet_loss(model, b, criterion, device).item()*len(b[0]) for b in tqdm(dataloader, desc='valid', leave=False, disable=not is_main_process()))
-    return total/len(dataloader.dataset)
+    total, n = 0., 0
+    for b in tqdm(dataloader, desc='valid', leave=False, disable=not is_main_process()):
+        total, n = total + _triplet_loss(model, b, criterion, device).item()*len(b[0]), n + len(b[0])
+    total, n = _sum_over_processes(total, n)
+    if not n: raise ValueError("No validation triplets to score the model on: hold out more people (valid_frac) "
+                               "or give more triplets")
+    return total/n
 
 # %% ../nbs/02_train.ipynb #8e15369e
 def rng_states() -> dict:
@@ -140,18 +167,21 @@ def set_rng_states(states:dict, # From `rng_states`
     if states['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(states['cuda'])
 
 # %% ../nbs/02_train.ipynb #ad974f9f
-def lr_schedule(optimizer:torch.optim.Optimizer, # Its learning rate is the peak
+def lr_schedule(optimizer:torch.optim.Optimizer, # Its learning rate is the peak (a resumed one's `initial_lr`)
                 kind:str='constant', # 'constant' (the original) or 'warmup_cosine'
                 epochs:int=15, # Length of the run
                 warmup_epochs:int=0, # Epochs of linear warm-up, for 'warmup_cosine'
+                done:int=0, # Epochs already trained (resuming): the learning rate is set for the next
                ) -> torch.optim.lr_scheduler.LambdaLR:
     "A scheduler, stepped once per epoch, that scales `optimizer`'s learning rate"
-    if kind == 'constant': return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: 1.)
-    if kind != 'warmup_cosine': raise ValueError(f"Unknown learning-rate schedule {kind!r}: use 'constant' or 'warmup_cosine'")
+    if kind not in ('constant', 'warmup_cosine'):
+        raise ValueError(f"Unknown learning-rate schedule {kind!r}: use 'constant' or 'warmup_cosine'")
     def factor(e):
+        if kind == 'constant': return 1.
         if e < warmup_epochs: return (e + 1)/(warmup_epochs + 1)
         return 0.5*(1 + math.cos(math.pi*(e - warmup_epochs)/max(1, epochs - warmup_epochs)))
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    for g in optimizer.param_groups: g.setdefault('initial_lr', g['lr'])  # the peak, kept by a resumed optimizer
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor, last_epoch=done - 1)
 
 # %% ../nbs/02_train.ipynb #6f5cc5b3
 def _ddp(model:nn.Module, device:torch.device) -> nn.Module:
@@ -171,13 +201,12 @@ def _score(metrics:dict) -> float:
     "Higher is better: mAP where the validation measures retrieval, else minus the validation loss"
     return metrics['mAP'] if 'mAP' in metrics else -metrics['valid_loss']
 
-def _resume(out_dir:Path, model, criterion, optimizer, scheduler, train_dl) -> tuple[list, float]:
+def _resume(out_dir:Path, model, criterion, optimizer, train_dl) -> tuple[list, float]:
     if not (out_dir/'last.pt').is_file(): raise FileNotFoundError(f"Nothing to resume: no last.pt in {out_dir}")
     state = load_checkpoint(out_dir/'last.pt')
     model.load_state_dict(state['state_dict'])
     criterion.load_state_dict(state['criterion'])
     optimizer.load_state_dict(state['optimizer'])
-    scheduler.load_state_dict(state['scheduler'])
     set_rng_states(state['rng'])
     if (gen := _loader_generator(train_dl)) is not None: gen.set_state(state['loader_rng'])
     best = max([-math.inf] + [_score(h) for h in state['history']])
@@ -186,13 +215,13 @@ def _resume(out_dir:Path, model, criterion, optimizer, scheduler, train_dl) -> t
     return state['history'], best
 
 def _validate(model, valid, criterion, device) -> dict:
-    if isinstance(valid, DataLoader): return dict(valid_loss=_mean_over_processes(eval_fn(model, valid, criterion, device), len(valid.dataset)))
+    if isinstance(valid, DataLoader): return dict(valid_loss=eval_fn(model, valid, criterion, device))
     return {k: v for k, v in valid(model).items() if isinstance(v, float)}  # the scores, not counts
 
 def fit(model:APN_Model, # The embedding model
         train_dl:DataLoader, # Training triplets, or identity batches (see `identity_dataloaders`)
         valid, # Validation triplets (other people), or a function model → metrics with 'mAP' (see `evaluate`)
-        epochs:int=15, # Total number of passes over `train_dl`
+        epochs:int=15, # Total number of passes over `train_dl` (resuming: may be more than the run first had)
         lr:float=1e-3, # Adam's (peak) learning rate
         margin:float=1.0, # Triplet loss margin (when `criterion` is not given)
         out_dir:str|Path|None=None, # Where `best_model.pt`, `last.pt` and `history.csv` go; None: save nothing
@@ -206,17 +235,18 @@ def fit(model:APN_Model, # The embedding model
        ) -> pd.DataFrame:
     "Train with Adam, keeping the best checkpoint (lowest validation loss, or highest mAP) and the last epoch's full state"
     device = get_device(device)
-    net = _ddp(model.to(device), device)
+    if not len(train_dl): raise _no_batch_error()  # every process stops here alike, before any collective step
     criterion = (criterion or nn.TripletMarginLoss(margin=margin)).to(device)
+    net = _ddp(_WithLoss(model.to(device), criterion), device)  # one module: DDP averages the loss's gradients too
     optimizer = torch.optim.Adam([*model.parameters(), *criterion.parameters()], lr=lr, weight_decay=weight_decay)
-    scheduler = lr_schedule(optimizer, schedule, epochs, warmup_epochs)
     out_dir = Path(out_dir) if out_dir is not None else None
     if resume and out_dir is None: raise ValueError("resume=True needs the out_dir of the run to continue")
-    history, best = _resume(out_dir, model, criterion, optimizer, scheduler, train_dl) if resume else ([], -math.inf)
+    history, best = _resume(out_dir, model, criterion, optimizer, train_dl) if resume else ([], -math.inf)
+    scheduler = lr_schedule(optimizer, schedule, epochs, warmup_epochs, done=len(history))  # planned for `epochs`
     for epoch in range(len(history) + 1, epochs + 1):
         if isinstance(train_dl.sampler, DistributedSampler): train_dl.sampler.set_epoch(epoch)
         epoch_lr, start = optimizer.param_groups[0]['lr'], time.time()
-        train_loss = _mean_over_processes(train_fn(net, train_dl, optimizer, criterion, device))
+        train_loss = _mean_over_processes(train_fn(net, train_dl, optimizer, device=device))
         _sync_buffers(model)
         metrics = dict(train_loss=train_loss, **_validate(model, valid, criterion, device))
         scheduler.step()
@@ -228,7 +258,7 @@ def fit(model:APN_Model, # The embedding model
             atomic_save(pd.DataFrame(history), out_dir/'history.csv', write=lambda df, f: df.to_csv(f, index=False))
             gen = _loader_generator(train_dl)
             save_checkpoint(model, out_dir/'last.pt', epoch=epoch, metrics=metrics, history=history, criterion=criterion.state_dict(),
-                            optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(), rng=rng_states(), **info,
+                            optimizer=optimizer.state_dict(), rng=rng_states(), **info,
                             loader_rng=gen.get_state() if gen is not None else None)
         print(f"EPOCHS : {epoch} " + ' '.join(f"{k} : {v:.4f}" for k, v in metrics.items()) + (' (best)' if improved else ''))
     return pd.DataFrame(history)
