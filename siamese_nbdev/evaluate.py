@@ -23,7 +23,7 @@ def evaluate_ranking(query_emb:np.ndarray, # Query embeddings (q, d)
                      gallery_cams, # Camera of each gallery item (n,), -1 where unknown; or None
                      query_idx=None, # Position of each query in the gallery (q,), -1 if not in it; None: queries are not in the gallery
                      ks:tuple=(1, 5, 10), # The k of each CMC rank-k
-                     chunk_size:int=256, # Queries ranked at once: memory is about 30 bytes × chunk_size × n
+                     chunk_size:int=256, # Queries ranked at once: memory is about 45 bytes × chunk_size × n
                     ) -> dict:
     "CMC rank-k and mAP of finding each query's identity in the gallery, leaving out same-identity same-camera images and the query itself"
     qe, ge = np.asarray(query_emb, dtype=np.float32), np.asarray(gallery_emb, dtype=np.float32)

@@ -8,22 +8,38 @@ from pathlib import Path
 import numpy as np, pandas as pd
 
 # %% auto #0
-__all__ = ['euclidean_distance', 'sq_norms', 'refine', 'search', 'closest_imgs', 'faiss_index', 'faiss_search', 'save_index',
-           'load_index']
+__all__ = ['euclidean_distance', 'sq_norms', 'refine', 'search', 'test_same_ranking', 'closest_imgs', 'faiss_index',
+           'faiss_search', 'save_index', 'load_index']
 
 # %% ../nbs/04_search.ipynb #4d3bd4e9
+_BLOCK = 2**18  # float64 values per step of the exact distances (2 MB): bounds their working memory
+
+def _check(q, g):
+    if g.ndim != 2 or q.ndim not in (1, 2) or q.shape[-1] != g.shape[1]:
+        raise ValueError(f"Query of shape {q.shape} and gallery of shape {g.shape} do not match: "
+                         "expected (d,) or (q, d) against (n, d)")
+
+def _exact(q:np.ndarray, rows:np.ndarray) -> np.ndarray:
+    "Distances (m, c) from queries `q` (m, d) to `rows` (m or 1, c, d): differences squared and summed in float64"
+    diff = np.subtract(rows, q[:, None, :], dtype=np.float64)  # of float32 values: exact, or rounded once in float64
+    diff *= diff
+    return np.sqrt(diff.sum(-1))
+
 def euclidean_distance(img_enc:np.ndarray, # One query embedding (d,), or a batch of them (q, d)
-                       anc_enc_arr:np.ndarray, # Gallery embeddings (n, d)
+                       anc_enc_arr:np.ndarray, # Gallery embeddings (n, d); a memory-mapped array works
                       ) -> np.ndarray:
-    "Euclidean distances from the query (or each query) to every gallery row: shape (n,) or (q, n)"
+    "Exact Euclidean distances from the query (or each query) to every gallery row: shape (n,) or (q, n), float64"
     q = np.asarray(img_enc, dtype=np.float32)
-    g = np.asarray(anc_enc_arr, dtype=np.float32)
-    if g.ndim != 2 or q.shape[-1] != g.shape[1]:
-        raise ValueError(f"Query of shape {q.shape} and gallery of shape {g.shape} do not match: expected (d,) or (q, d) against (n, d)")
-    q2 = np.atleast_2d(q)
-    d2 = (q2*q2).sum(1, keepdims=True) + (g*g).sum(1) - 2*q2 @ g.T
-    d = np.sqrt(np.maximum(d2, 0))
-    return d[0] if q.ndim == 1 else d
+    g = anc_enc_arr if isinstance(anc_enc_arr, np.ndarray) else np.asarray(anc_enc_arr, dtype=np.float32)
+    _check(q, g)
+    q2, (n, d) = np.atleast_2d(q), g.shape
+    out = np.empty((len(q2), n))
+    cols = max(1, min(n, _BLOCK // d))  # gallery rows per step
+    rows = max(1, _BLOCK // (cols * d))  # queries per step
+    for s in range(0, n, cols):
+        chunk = np.asarray(g[s:s+cols], dtype=np.float32)[None]
+        for t in range(0, len(q2), rows): out[t:t+rows, s:s+cols] = _exact(q2[t:t+rows], chunk)
+    return out[0] if q.ndim == 1 else out
 
 # %% ../nbs/04_search.ipynb #11b4f4d4
 def sq_norms(gallery:np.ndarray, # Gallery embeddings (n, d)
@@ -36,25 +52,23 @@ def sq_norms(gallery:np.ndarray, # Gallery embeddings (n, d)
         out[s:s+chunk_size] = np.einsum('ij,ij->i', g, g)
     return out
 
-def _check(q, g):
-    if g.ndim != 2 or q.ndim not in (1, 2) or q.shape[-1] != g.shape[1]:
-        raise ValueError(f"Query of shape {q.shape} and gallery of shape {g.shape} do not match: expected (d,) or (q, d) against (n, d)")
-
 def _top(d, k):
     "Per row of `d`, the column indices of its `k` smallest values, unordered"
-    return np.argpartition(d, k-1, axis=1)[:, :k] if k < d.shape[1] else np.broadcast_to(np.arange(d.shape[1]), d.shape)
+    if k >= d.shape[1]: return np.broadcast_to(np.arange(d.shape[1]), d.shape)
+    return np.argpartition(d, k-1, axis=1)[:, :k]
 
 def refine(queries:np.ndarray, # Query embeddings (q, d)
            gallery:np.ndarray, # Gallery embeddings (n, d)
-           cand:np.ndarray, # Candidate gallery rows per query (q, c)
+           cand:np.ndarray, # Candidate gallery rows per query (q, c); -1 (FAISS's 'not found') ends up last, at inf
            k:int, # How many to keep
           ) -> tuple[np.ndarray, np.ndarray]:
-    "The `k` candidates closest to each query by distances recomputed from the differences: (distances, indices), closest first"
-    missing = cand < 0  # FAISS marks candidates it could not find with -1
-    diff = np.asarray(gallery[np.where(missing, 0, cand).ravel()], dtype=np.float32).reshape(*cand.shape, -1)  # a fresh array
-    diff -= queries[:, None, :]  # each difference rounded once: no cancellation
-    diff *= diff
-    d = np.sqrt(diff.sum(-1, dtype=np.float64))
+    "The `k` candidates closest to each query by exact distances: (distances, indices), closest first"
+    q, missing = np.asarray(queries, dtype=np.float32), cand < 0
+    d = np.empty(cand.shape)
+    step = max(1, _BLOCK // max(1, cand.shape[1] * gallery.shape[1]))  # queries per step
+    for t in range(0, len(cand), step):
+        c = np.where(missing[t:t+step], 0, cand[t:t+step])
+        d[t:t+step] = _exact(q[t:t+step], np.asarray(gallery[c.ravel()], dtype=np.float32).reshape(*c.shape, -1))
     d[missing] = np.inf
     o = np.argsort(d, axis=1, kind='stable')[:, :k]
     return np.take_along_axis(d, o, 1), np.take_along_axis(cand, o, 1)
@@ -74,7 +88,8 @@ def search(queries:np.ndarray, # One query embedding (d,), or a batch of them (q
     if n == 0: raise ValueError("The gallery is empty")
     k = min(k, n)
     if len(q2) > query_block:  # a fixed working set for any batch size, too
-        parts = [search(q2[s:s+query_block], gallery, k, norms, chunk_size, query_block, extra) for s in range(0, len(q2), query_block)]
+        parts = [search(q2[s:s+query_block], gallery, k, norms, chunk_size, query_block, extra)
+                 for s in range(0, len(q2), query_block)]
         return np.concatenate([d for d, _ in parts]), np.concatenate([i for _, i in parts])
     c = min(k + extra, n)
     chunk_size = chunk_size or max(1024, 2**24 // len(q2))
@@ -95,6 +110,32 @@ def search(queries:np.ndarray, # One query embedding (d,), or a batch of them (q
     dist, idx = refine(q2, gallery, best_i, k)
     return (dist[0], idx[0]) if q.ndim == 1 else (dist, idx)
 
+# %% ../nbs/04_search.ipynb #817220a9
+def test_same_ranking(a:tuple, # (distances, items) of a ranking, closest first: (k,) each, or (q, k) for a batch
+                      b:tuple, # (distances, items) of the same ranking computed another way
+                      tol:float=1e-6, # The most one item's distance may differ between the two computations
+                      complete:bool=False, # Both rank the whole gallery; else items past rank k may tie with the last
+                     ) -> int:
+    "Test that `a` and `b` agree wherever rounding cannot decide; return how many ranks' items were compared"
+    (da, ia), (db, ib) = [[np.atleast_2d(np.asarray(x)) for x in r] for r in (a, b)]
+    if not da.shape == db.shape == ia.shape == ib.shape:
+        raise AssertionError(f"Rankings of different shapes: {da.shape} and {db.shape}")
+    checked = 0
+    with np.errstate(invalid='ignore'):  # inf - inf, where both pad with inf
+        for r, (x, y, u, v) in enumerate(zip(da, db, ia, ib)):
+            far = ~((np.abs(x - y) <= tol) | (x == y))
+            if far.any():
+                j = far.argmax()
+                raise AssertionError(f"Row {r}, rank {j}: distances {x[j]} and {y[j]} differ by more than {tol}")
+            new = np.flatnonzero((np.diff(x) > 2*tol) | (np.diff(y) > 2*tol)) + 1  # ranks after a clear gap
+            ends = [*new, len(x)] if complete else list(new)
+            for s, e in zip([0, *ends], ends):  # groups of ranks whose order rounding may decide
+                if set(u[s:e].tolist()) != set(v[s:e].tolist()):
+                    raise AssertionError(f"Row {r}, ranks {s} to {e-1}: items {u[s:e].tolist()} and "
+                                         f"{v[s:e].tolist()}, at distances {x[s:e]} and {y[s:e]}")
+            checked += ends[-1] if ends else 0
+    return checked
+
 # %% ../nbs/04_search.ipynb #cbe486c7
 def closest_imgs(img_enc:np.ndarray, # The query embedding (d,)
                  df_enc:pd.DataFrame, # Encoding table: `Anchor` names, then the embedding columns
@@ -107,7 +148,8 @@ def closest_imgs(img_enc:np.ndarray, # The query embedding (d,)
 # %% ../nbs/04_search.ipynb #1b74227a
 def _faiss():
     try: import faiss
-    except ImportError: raise ImportError("FAISS is not installed: pip install 'siamese_nbdev[faiss]' (or pip install faiss-cpu)") from None
+    except ImportError:
+        raise ImportError("FAISS is not installed: pip install 'siamese_nbdev[faiss]' (or pip install faiss-cpu)") from None
     return faiss
 
 def faiss_index(gallery:np.ndarray, # Gallery embeddings (n, d)
@@ -141,11 +183,11 @@ def faiss_index(gallery:np.ndarray, # Gallery embeddings (n, d)
 def faiss_search(index, # From `faiss_index` or `load_index`
                  queries:np.ndarray, # One query embedding (d,), or a batch of them (q, d)
                  k:int=10, # Neighbours per query
-                 gallery:np.ndarray|None=None, # The indexed embeddings: if given, distances of the candidates are recomputed exactly
+                 gallery:np.ndarray|None=None, # The indexed embeddings: if given, candidates' distances are made exact
                  extra:int=8, # With `gallery`: candidates beyond `k` re-checked
                  nprobe:int|None=None, # IVF: clusters visited per query; default: the index's own
                 ) -> tuple[np.ndarray, np.ndarray]:
-    "Nearest gallery rows by a FAISS index: (distances, indices), each (k,) or (q, k), closest first"
+    "Nearest gallery rows by a FAISS index: (distances, indices), closest first: up to k for one query, (q, k) for a batch"
     q = np.asarray(queries, dtype=np.float32)
     if q.ndim not in (1, 2) or q.shape[-1] != index.d:
         raise ValueError(f"Query of shape {q.shape} does not match the index's {index.d}-d embeddings")
@@ -155,9 +197,12 @@ def faiss_search(index, # From `faiss_index` or `load_index`
         raise ValueError(f"The index holds {index.ntotal} embeddings but the gallery has {len(gallery)}")
     params = _faiss().SearchParametersIVF(nprobe=nprobe) if nprobe else None
     d2, idx = index.search(q2, k if gallery is None else min(k + extra, index.ntotal), params=params)
-    if gallery is None: dist, idx = np.sqrt(np.maximum(d2, 0)), idx  # FAISS gives squared distances
+    if gallery is None:  # FAISS gives squared distances, and FLT_MAX where it found nothing
+        dist = np.where(idx < 0, np.inf, np.sqrt(np.maximum(d2, 0)))
     else: dist, idx = refine(q2, gallery, idx, k)
-    return (dist[0], idx[0]) if q.ndim == 1 else (dist, idx)
+    if q.ndim == 2: return dist, idx  # not found: -1 at inf, after each query's neighbours
+    found = idx[0] >= 0
+    return dist[0][found], idx[0][found]
 
 def save_index(index, # A FAISS index
                path:str|Path, # Where to write it (e.g. `gallery.faiss`)

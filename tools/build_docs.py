@@ -11,7 +11,9 @@ locally and in CI:
 2. Each processed notebook becomes one static page `docs/<name>.html` (named by nbdev's `output-file`, so
    `00_data.ipynb` -> `data.html`) with nbconvert's HTMLExporter. Nothing is executed: the outputs stored in the
    notebooks, plots included (embedded as data URIs), are what the pages show, as with nbdev's Quarto config.
-   The Quarto-only bits nbdev leaves in `_proc` are handled here: cell options (`#| echo: false`,
+   The Quarto-only bits nbdev leaves in `_proc` are handled here: Quarto's `{{< include FILE >}}` lines in
+   markdown cells are replaced by the file's text (FILE relative to the notebook's folder, or to `nbs/` when it
+   starts with `/`, as Quarto resolves it; a missing file stops the build), cell options (`#| echo: false`,
    `#| output: false`, `#| include: false`) are applied and stripped, `:::` fenced divs become `<div>`s,
    `[text](url){attrs}` links become `<a>` tags, links to the docs site become relative links, and heading ids
    follow Pandoc's lowercase scheme so nbdev's `page.html#name` links resolve.
@@ -83,14 +85,39 @@ def unlink_code(md:str) -> str:
     "Undo nbdev's links inside fenced code blocks (docments comments in show_doc signatures), which show as raw text"
     return re.sub(r'```.*?```', lambda m: re.sub(r'\[(`[^`]*`)\]\([^)\s]*\)', r'\1', m[0]), md, flags=re.S)
 
-def clean_md(md:str) -> str: return unlink_code(attr_links(fenced_divs(md)))
+class IncludeError(Exception): "An include shortcode that cannot be expanded"
 
-def clean_cells(nb):
+_re_include = re.compile(r'^[ \t]*\{\{<\s*include\s+(.+?)\s*>\}\}[ \t]*$', re.M)
+
+def expand_includes(md:str, # Markdown that may hold `{{< include FILE >}}` lines
+                    nb_dir:Path, # The notebook's folder: a relative FILE is relative to it, also in included files
+                    project:Path, # Quarto's project folder (`nbs/`): a FILE starting with / is relative to it
+                    src:str='', # The notebook, for error messages
+                    _seen:tuple=(),
+                   ) -> str:
+    "Replace Quarto's include shortcodes, each on a line of its own, with the files' text, as Quarto does"
+    def _include(m):
+        name = m[1].strip('"\'')
+        f = ((project/name.lstrip('/')) if name.startswith('/') else nb_dir/name).resolve()
+        if f in _seen: raise IncludeError(f"{src}: {m[0].strip()} includes itself, through {_seen[-1]}")
+        if not f.is_file(): raise IncludeError(f"{src}: {m[0].strip()}: there is no file {f}")
+        return expand_includes(f.read_text().rstrip('\n'), nb_dir, project, src, _seen + (f,))
+    return _re_include.sub(_include, md)
+
+def unescape_shortcodes(md:str) -> str:
+    "Quarto shows an escaped shortcode, `{{</* name */>}}`, as the shortcode itself"
+    return re.sub(r'\{\{<\s*/\*(.*?)\*/\s*>\}\}', lambda m: '{{< ' + m[1].strip() + ' >}}', md)
+
+def clean_md(md:str) -> str: return unescape_shortcodes(unlink_code(attr_links(fenced_divs(md))))
+
+def clean_cells(nb, # A processed notebook
+                includes=lambda md: md, # Expands include shortcodes in a markdown cell's source
+               ):
     "Apply Quarto cell options and strip directives, as Quarto would; fix Quarto-only markdown; drop cell ids"
     cells = []
     for c in nb.cells:
         c.pop('id', None)  # random per nbdev run: would make the output differ between builds
-        if c.cell_type == 'markdown': c.source = clean_md(c.source)
+        if c.cell_type == 'markdown': c.source = clean_md(includes(c.source))
         if c.cell_type != 'code': cells.append(c); continue
         dirs, c.source = split_directives(c.source)
         if dirs.get('include') == 'false': continue
@@ -107,14 +134,15 @@ def clean_cells(nb):
     nb.nbformat_minor = min(nb.nbformat_minor, 4)  # no cell ids
     return nb
 
-def load(proc:Path, rel:Path) -> tuple:
+def load(proc:Path, rel:Path, nbs_path:Path) -> tuple:
     "Read a processed notebook; return it cleaned, its frontmatter, and its page path relative to `docs/`"
     nb = nbformat.read(proc/rel, as_version=4)
     fm = pop_frontmatter(nb)
     fm.setdefault('title', rel.stem)
     name = fm.get('output-file') or re.sub(r'^\d+[a-zA-Z0-9]*_', '', rel.stem.lower()) + '.html'  # nbdev's rule
     page = (rel.parent/name).as_posix()
-    return clean_cells(nb), fm, page
+    includes = lambda md: expand_includes(md, nbs_path/rel.parent, nbs_path, f'nbs/{rel.as_posix()}')
+    return clean_cells(nb, includes), fm, page
 
 def relative(page:str, target:str) -> str:
     "URL of `target` from `page`, both relative to the docs root"
@@ -276,7 +304,8 @@ def main(cached:bool=False):
     except Exception as e:  # usually a cell nbdev runs for show_doc: exports and cells with imports
         sys.exit(f"nbdev's notebook processing failed: {e}\nnbdev runs exported cells and any cell with an "
                  "import to render show_doc; keep imports in cells of their own.")
-    loaded = [(rel, *load(proc, rel)) for rel in nbs]
+    try: loaded = [(rel, *load(proc, rel, cfg.nbs_path)) for rel in nbs]
+    except IncludeError as e: sys.exit(f'Cannot include a file: {e}')
     pages = [(page, fm['title']) for _, _, fm, page in loaded]
     docs.mkdir(exist_ok=True)
     written = [write_css(docs, cfg)]
