@@ -1,37 +1,47 @@
-"""Re-identification of people never seen in training: the original recipe against the recommended one.
+"""Re-identification of people no choice ever looked at: the original recipe against the default one.
 
-    python benchmarks/reid.py --data ../shared/data/Person-Re-Id-Dataset --out runs/reid-bench
-    python benchmarks/reid.py ... --arms recommended      # one arm; the others, once trained, are reused
+    python benchmarks/reid.py --data path/to/Person-Re-Id-Dataset --out runs/reid-bench
+    python benchmarks/reid.py ... --arms default      # some arms; the others, once trained, are reused
 
-About two hours on 2 CPU cores. Not a test: it trains each arm with `siamese_train`, exactly as a user would, then
-scores it on held-out people with the Market-1501 rule and prints one markdown table (also written to OUT/results.md).
+About 1.5 hours on 2 CPU cores. Not a test: it trains each arm with `siamese_train`, exactly as a user would, scores it
+on test people with the Market-1501 rule, and writes one markdown table (`--table`, by default
+`benchmarks/reid_results.md`, which the docs include).
 
-- Held-out people: the 20% of identities (seed 42) that `siamese_train`'s default recipe sets aside for validation;
-  no arm trains on them. The original recipe's triplets that show any of them are dropped from its train.csv.
-- Every arm is scored with its *final* epoch's weights (`last.pt`), so no arm picks an epoch by looking at the test
-  people, and through the user's path: `siamese_encode` writes the embeddings of the held-out images, compared by
-  plain Euclidean distance (`evaluate_embeddings`), and `siamese_evaluate` must print the same numbers.
-- Training wall time: the whole `siamese_train` command, image checks and per-epoch validation included.
-  Arms run one after another; a run finished in OUT is reused, not retrained, so its time is the time it took then.
+The people are split three ways:
+- **test**: 130 people drawn (seed `TEST_SEED`) from those that `siamese_train`'s default split always trains on.
+  The default recipe's settings (input size, frozen layers, mirror averaging, epochs) were chosen by scores on the
+  people that split validates on, so no choice of recipe, epoch or setting ever looked at the test people. Their
+  images are copied to OUT/test-people; no arm sees them in training or validation.
+- **validation** and **training**: `siamese_train` is given every other person (OUT/dev-data: their images, and
+  the CSV triplets that show none of the test people) and splits them itself, as a user's run does: 20 % of them
+  validate, and choose the epoch kept in `best_model.pt`.
+Each arm is scored with its `best_model.pt`, through the user's path: `siamese_encode` writes the test people's
+embeddings, ranked by exact Euclidean distance, and `siamese_evaluate` must print the same numbers. Every number comes
+with a 95 % interval: the 2.5 and 97.5 percentiles over bootstrap resamples of the test people (their queries kept
+together). Differences between two scorings of the same queries are bootstrapped paired, on the same resamples.
 """
 from __future__ import annotations
 import argparse, json, os, platform, shutil, subprocess, sys, time
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 
-from siamese_nbdev.data import identity_table, split_identities, read_triplets
-from siamese_nbdev.encode import load_encodings
-from siamese_nbdev.evaluate import evaluate_embeddings, format_metrics
+from siamese_nbdev.data import identity_table, split_identities, read_triplets, get_data_dir
+from siamese_nbdev.model import load_model, load_checkpoint
+from siamese_nbdev.encode import load_embeddings, encode_images
+from siamese_nbdev.evaluate import evaluate_embeddings, format_metrics, bootstrap_metrics
 from siamese_nbdev.cli import default_split
 
+N_TEST, TEST_SEED, N_BOOT = 130, 2026, 2000
 ARMS = {  # name: (what it is, siamese_train's arguments beyond --data and --out)
-    'original': ("original recipe: EfficientNet-B0 from scratch, pixels/255, the CSV's fixed triplets, margin 1, Adam 1e-3, 15 epochs",
-                 ['--recipe', 'original']),
-    'original-lite0': ("original recipe from the offline ImageNet EfficientNet-Lite0 weights",
+    'default': ("`siamese_train`'s default, identity-aware, from the offline ImageNet Lite0 weights "
+                "(`--weights lite0-imagenet`)", ['--weights', 'lite0-imagenet']),
+    'original': ("the tutorial's: EfficientNet-B0 from scratch, pixels / 255, the CSV's fixed triplets, margin 1, "
+                 "Adam 1e-3, 15 epochs (`--recipe original`)", ['--recipe', 'original']),
+    'original-lite0': ("the tutorial's, from the offline ImageNet Lite0 weights "
+                       "(`--recipe original --weights lite0-imagenet`)",
                        ['--recipe', 'original', '--weights', 'lite0-imagenet']),
-    'recommended': ("siamese_train's default (reid) recipe from the offline ImageNet Lite0 weights",
-                    ['--weights', 'lite0-imagenet']),
 }
+NO_FLIP = 'default, without mirror averaging'  # the default arm's weights, scored with flip_average off
 
 def sh(*cmd, **kw) -> subprocess.CompletedProcess:
     "Run `cmd`, stopping the benchmark if it fails"
@@ -39,37 +49,42 @@ def sh(*cmd, **kw) -> subprocess.CompletedProcess:
     if r.returncode: sys.exit(f"failed ({r.returncode}): {' '.join(map(str, cmd))}")
     return r
 
-def held_out(data:Path, out:Path) -> tuple[set, Path, Path]:
-    "The held-out identities; a folder with only their images; a dataset folder whose train.csv has none of them"
-    table = identity_table(data/'train')
-    test = split_identities(table, *default_split())[1]  # the split siamese_train makes
-    people = set(test.pid)
-    test_dir, train_data = out/'test-people', out/'data-without-test-people'
-    def copy_test_people(tmp):
-        for name in test.name: shutil.copy2(data/'train'/name, tmp/name)
-    def write_train_data(tmp):
-        pid = table.set_index('name').pid
-        triplets = read_triplets(data/'train.csv')
-        shows_test = triplets[['Anchor', 'Positive', 'Negative']].apply(lambda c: c.map(pid).isin(people)).any(axis=1)
-        triplets[~shows_test].to_csv(tmp/'train.csv', index=False)
-        (tmp/'train').symlink_to((data/'train').resolve(), target_is_directory=True)
-        print(f"train.csv for the original recipe: {(~shows_test).sum()} of {len(triplets)} triplets (the others show held-out people)")
-    make_dir_once(test_dir, copy_test_people)
-    make_dir_once(train_data, write_train_data)
-    return people, test_dir, train_data
+def split_people(table:pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    "Rows of the development people (training and validation) and of the test people"
+    always_trained = split_identities(table, *default_split())[0]
+    test = split_identities(always_trained, N_TEST/always_trained.pid.nunique(), TEST_SEED)[1]
+    return table[~table.pid.isin(set(test.pid))], test
 
 def make_dir_once(path:Path, fill):
-    "Unless `path` exists: `fill` a temporary sibling folder, then rename it to `path`, so no half-made folder is ever reused"
+    "Unless `path` exists: `fill` a temporary sibling folder, then rename it to `path` (never a half-made folder)"
     if path.exists(): return
     tmp = path.with_name(f'.{path.name}.tmp'); shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
     fill(tmp)
     tmp.rename(path)
 
-def train(arm:str, data:Path, out:Path) -> dict:
+def prepare(data:Path, out:Path) -> tuple[Path, Path]:
+    "OUT/test-people (the test images) and OUT/dev-data (every other image, and the triplets without test people)"
+    table = identity_table(data/'train')
+    dev, test = split_people(table)
+    test_dir, dev_data = out/'test-people', out/'dev-data'
+    def copy_test(tmp):
+        for name in test.name: shutil.copy2(data/'train'/name, tmp/name)
+    def write_dev(tmp):
+        (tmp/'train').mkdir()
+        for name in dev.name: shutil.copy2(data/'train'/name, tmp/'train'/name)
+        pid = table.set_index('name').pid
+        triplets = read_triplets(data/'train.csv')
+        shows_test = triplets[['Anchor', 'Positive', 'Negative']].apply(lambda c: c.map(pid).isin(set(test.pid)))
+        triplets[~shows_test.any(axis=1)].to_csv(tmp/'train.csv', index=False)
+    make_dir_once(test_dir, copy_test)
+    make_dir_once(dev_data, write_dev)
+    return test_dir, dev_data
+
+def train(arm:str, dev_data:Path, out:Path) -> dict:
     "Train `arm` into out/arm/run with `siamese_train`, once; its command and wall time"
     done = out/arm/'train.json'
     if done.exists(): return json.loads(done.read_text())
-    cmd = ['siamese_train', '--data', str(data), *ARMS[arm][1], '--out', str(out/arm/'run'), '--overwrite']
+    cmd = ['siamese_train', '--data', str(dev_data), *ARMS[arm][1], '--out', str(out/arm/'run'), '--overwrite']
     print('$', ' '.join(cmd), flush=True)
     t0 = time.time()
     sh(*cmd)
@@ -78,45 +93,84 @@ def train(arm:str, data:Path, out:Path) -> dict:
     return rec
 
 def score(arm:str, test_dir:Path, table:pd.DataFrame, out:Path) -> dict:
-    "rank-k and mAP of `arm`'s final weights on the held-out people, from `siamese_encode`'s embeddings; checked against `siamese_evaluate`"
-    ckpt, enc = out/arm/'run'/'last.pt', out/arm/'test-people.npz'
+    "Metrics (per query too) of `arm`'s best_model.pt on the test people, from `siamese_encode`'s embeddings"
+    ckpt, enc = out/arm/'run'/'best_model.pt', out/arm/'test-people.npz'
     sh('siamese_encode', '--model', ckpt, '--images', test_dir, '--out', enc, stdout=subprocess.DEVNULL)
-    emb = load_encodings(enc).set_index('Anchor').loc[table.name].to_numpy(np.float32)
-    metrics = evaluate_embeddings(emb, table)
+    names, emb = load_embeddings(enc)
+    m = evaluate_embeddings(emb[pd.Index(names).get_indexer(table.name)], table, per_query=True)
     cli = sh('siamese_evaluate', '--model', ckpt, '--images', test_dir, capture_output=True, text=True).stdout.strip()
-    if cli != format_metrics(metrics): sys.exit(f"{arm}: siamese_evaluate printed {cli!r}, the Python evaluator {format_metrics(metrics)!r}")
-    return metrics
+    if cli != format_metrics(m): sys.exit(f"{arm}: siamese_evaluate printed {cli!r}, Python {format_metrics(m)!r}")
+    return m
+
+def score_without_flip(arm:str, test_dir:Path, table:pd.DataFrame, out:Path) -> dict:
+    "Metrics of the same weights with mirror averaging switched off"
+    model = load_model(out/arm/'run'/'best_model.pt')
+    model.config['flip_average'] = False
+    return evaluate_embeddings(encode_images(model, table.name, test_dir), table, per_query=True)
+
+def interval(samples:np.ndarray, fmt:str='.3f', sep:str='–') -> str:
+    "The middle 95 % of bootstrap `samples`"
+    lo, hi = np.percentile(samples, [2.5, 97.5])
+    return f"{lo:{fmt}}{sep}{hi:{fmt}}"
+
+def table_lines(rows:list[dict], boots:dict) -> list[str]:
+    "The markdown table: each metric with its 95 % bootstrap interval"
+    lines = ['| arm | recipe | best epoch | training (min) | rank-1 | rank-5 | mAP |', '|---|---|---|---|---|---|---|']
+    for r in rows:
+        b = boots[r['arm']]
+        cells = [f"{r['metrics'][k]:.3f} ({interval(b[k])})" for k in ('rank1', 'rank5', 'mAP')]
+        lines.append(f"| {r['arm']} | {r['recipe']} | {r['epoch']} | {r['minutes']} | {' | '.join(cells)} |")
+    return lines
+
+def differences(pairs:list[tuple[str, str]], rows:list[dict], boots:dict) -> list[str]:
+    "Paired differences, b − a, with intervals from the same resamples"
+    get = {r['arm']: r['metrics'] for r in rows}
+    out = []
+    for a, b in pairs:
+        if a not in get or b not in get: continue
+        d = {k: 100*(get[b][k] - get[a][k]) for k in ('rank1', 'mAP')}
+        ci = {k: interval(100*(boots[b][k] - boots[a][k]), '+.1f', ' to ') for k in ('rank1', 'mAP')}
+        out.append(f"- {b} − {a}: rank-1 {d['rank1']:+.1f} points ({ci['rank1']}), mAP {d['mAP']:+.1f} ({ci['mAP']})")
+    return out
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--data', default='../shared/data/Person-Re-Id-Dataset', help='Market-style dataset folder: train/ and train.csv')
-    p.add_argument('--out', default='runs/reid-bench', help='runs, held-out images and results.md go here')
+    p.add_argument('--data', help='dataset folder: train/ and train.csv (default: $SIAMESE_DATA, else the cache)')
+    p.add_argument('--out', default='runs/reid-bench', help='runs and the split folders go here')
+    p.add_argument('--table', default=Path(__file__).parent/'reid_results.md', help='where the results table goes')
     p.add_argument('--arms', nargs='+', choices=list(ARMS), default=list(ARMS))
     a = p.parse_args(argv)
-    data, out = Path(a.data), Path(a.out)
+    data, out = get_data_dir(a.data), Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    people, test_dir, train_data = held_out(data, out)
-    test_table = identity_table(test_dir)
-    print(f"held out: {len(people)} people, {len(test_table)} images in {test_dir}", flush=True)
+    test_dir, dev_data = prepare(data, out)
+    test_table, dev_table = identity_table(test_dir), identity_table(dev_data/'train')
+    print(f"test: {test_table.pid.nunique()} people, {len(test_table)} images; development: "
+          f"{dev_table.pid.nunique()} people, {len(dev_table)} images", flush=True)
+    arms = [arm for arm in ARMS if arm in a.arms or (out/arm/'train.json').exists()]
+    recs = {arm: train(arm, dev_data, out) for arm in arms}  # all training first: scoring is minutes
     rows = []
-    for arm in ARMS:
-        if arm not in a.arms and not (out/arm/'train.json').exists(): continue
-        rec = train(arm, data if arm == 'recommended' else train_data, out)
-        m = score(arm, test_dir, test_table, out)
+    for arm in arms:
+        epoch = load_checkpoint(out/arm/'run'/'best_model.pt')['epoch']
         epochs = len(pd.read_csv(out/arm/'run'/'history.csv'))
-        rows.append(dict(arm=arm, recipe=ARMS[arm][0], epochs=epochs, minutes=rec['seconds']/60, **{k: m[k] for k in ('rank1', 'rank5', 'rank10', 'mAP')}))
-        print(f"{arm}: {format_metrics(m)}  ({rec['seconds']/60:.1f} min of training)", flush=True)
-    df = pd.DataFrame(rows)
-    lines = ['| arm | recipe | epochs | training (min) | rank-1 | rank-5 | rank-10 | mAP |', '|---|---|---|---|---|---|---|---|']
-    lines += [f"| {r.arm} | {r.recipe} | {r.epochs} | {r.minutes:.1f} | {r.rank1:.3f} | {r.rank5:.3f} | {r.rank10:.3f} | {r.mAP:.3f} |" for r in df.itertuples()]
-    if {'original', 'recommended'} <= set(df.arm):
-        get = df.set_index('arm').mAP
-        lines.append(f"\nmAP, recommended − original: {100*(get['recommended'] - get['original']):+.1f} points"
-                     + (f"; recommended − original-lite0: {100*(get['recommended'] - get['original-lite0']):+.1f}" if 'original-lite0' in get else ''))
-    cpu = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, {torch.get_num_threads()} threads"
-    lines.append(f"\nHeld-out people: {len(people)} ({len(test_table)} images), Market-1501 rule, plain Euclidean distance; machine: {cpu}")
-    text = '\n'.join(lines)
-    (out/'results.md').write_text(text + '\n')
+        row = dict(recipe=ARMS[arm][0], epoch=f"{epoch} of {epochs}", minutes=f"{recs[arm]['seconds']/60:.1f}")
+        rows.append(dict(arm=arm, metrics=score(arm, test_dir, test_table, out), **row))
+        print(f"{arm}: {format_metrics(rows[-1]['metrics'])}", flush=True)
+        if arm == 'default':
+            rows.append(dict(row, arm=NO_FLIP, recipe='the same weights, each image embedded alone',
+                             metrics=score_without_flip(arm, test_dir, test_table, out)))
+    boots = {r['arm']: bootstrap_metrics(r['metrics']['per_query'], N_BOOT) for r in rows}
+    lines = table_lines(rows, boots)
+    lines += ['', 'Paired differences on the same test queries (95 % interval):', '']
+    lines += differences([('original', 'default'), ('original', 'original-lite0'), ('original-lite0', 'default'),
+                          (NO_FLIP, 'default')], rows, boots)
+    n_q = rows[0]['metrics']['queries']
+    cpu = f"{platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}"
+    lines += ['', f"Test people: {test_table.pid.nunique()} ({len(test_table)} images, {n_q} queries), Market-1501 "
+              f"rule, exact Euclidean distance; intervals: {N_BOOT} bootstrap resamples of the test people. "
+              f"Development people: {dev_table.pid.nunique()}, of whom `siamese_train` validates on 20 %. "
+              f"Training time is the whole `siamese_train` command on {cpu}."]
+    text = '\n'.join(lines) + '\n'
+    Path(a.table).write_text(text)
     print('\n' + text)
 
 if __name__ == '__main__': main()

@@ -12,7 +12,7 @@ from .encode import encode_images
 from .search import euclidean_distance
 
 # %% auto #0
-__all__ = ['evaluate_ranking', 'format_metrics', 'market_query_gallery', 'evaluate_embeddings', 'evaluate']
+__all__ = ['evaluate_ranking', 'format_metrics', 'market_query_gallery', 'evaluate_embeddings', 'bootstrap_metrics', 'evaluate']
 
 # %% ../nbs/05_evaluate.ipynb #e23055d4
 def evaluate_ranking(query_emb:np.ndarray, # Query embeddings (q, d)
@@ -24,6 +24,7 @@ def evaluate_ranking(query_emb:np.ndarray, # Query embeddings (q, d)
                      query_idx=None, # Position of each query in the gallery (q,), -1 if not in it; None: queries are not in the gallery
                      ks:tuple=(1, 5, 10), # The k of each CMC rank-k
                      chunk_size:int=256, # Queries ranked at once: memory is about 45 bytes × chunk_size × n
+                     per_query:bool=False, # Also return `per_query`: each scored query's pid, first-hit rank and AP
                     ) -> dict:
     "CMC rank-k and mAP of finding each query's identity in the gallery, leaving out same-identity same-camera images and the query itself"
     qe, ge = np.asarray(query_emb, dtype=np.float32), np.asarray(gallery_emb, dtype=np.float32)
@@ -54,7 +55,9 @@ def evaluate_ranking(query_emb:np.ndarray, # Query embeddings (q, d)
     if not valid.any(): raise ValueError(f"None of the {nq} queries has a correct match in the gallery once same-camera images and the query itself are left out")
     metrics = {f'rank{k}': float((first[valid] < k).mean()) for k in ks}
     metrics['mAP'] = float(ap[valid].mean())
-    return {**metrics, 'queries': int(valid.sum()), 'skipped': int((~valid).sum()), 'gallery': ng}
+    out = {**metrics, 'queries': int(valid.sum()), 'skipped': int((~valid).sum()), 'gallery': ng}
+    if per_query: out['per_query'] = pd.DataFrame({'pid': qp[valid], 'first_hit': first[valid], 'ap': ap[valid]})
+    return out
 
 def format_metrics(metrics:dict, # As `evaluate_ranking` returns
                   ) -> str:
@@ -77,13 +80,30 @@ def market_query_gallery(table:pd.DataFrame, # From `identity_table`: `name`, `p
 def evaluate_embeddings(emb:np.ndarray, # Embeddings (n, d) of the table's images, in the table's order
                         table:pd.DataFrame, # From `identity_table`
                         ks:tuple=(1, 5, 10), # The k of each CMC rank-k
+                        per_query:bool=False, # Also return each query's result (see `evaluate_ranking`)
                        ) -> dict:
     "CMC rank-k and mAP on a folder's images: Market-1501 queries and gallery from `table`, ranked by `evaluate_ranking`"
     if len(emb) != len(table): raise ValueError(f"{len(emb)} embeddings for {len(table)} images")
     queries, gallery = market_query_gallery(table)
     g_emb = np.asarray(emb)[pd.Index(table.name).get_indexer(gallery.name)]
     return evaluate_ranking(g_emb[queries.gallery_idx], queries.pid.to_numpy(), queries.camid.to_numpy(),
-                            g_emb, gallery.pid.to_numpy(), gallery.camid.to_numpy(), queries.gallery_idx.to_numpy(), ks)
+                            g_emb, gallery.pid.to_numpy(), gallery.camid.to_numpy(), queries.gallery_idx.to_numpy(), ks,
+                            per_query=per_query)
+
+# %% ../nbs/05_evaluate.ipynb #697c1206
+def bootstrap_metrics(per_query:pd.DataFrame, # `per_query` of `evaluate_ranking`: `pid`, `first_hit`, `ap`
+                      n_boot:int=2000, # Resamples
+                      ks:tuple=(1, 5, 10), # The k of each CMC rank-k
+                      seed:int=0, # The same seed draws the same people: paired comparisons
+                     ) -> dict[str, np.ndarray]:
+    "Each metric (`rank1`…, `mAP`) over `n_boot` resamples of the people, each person's queries kept together"
+    people, person = np.unique(per_query.pid.astype(str), return_inverse=True)
+    draws = np.random.default_rng(seed).integers(len(people), size=(n_boot, len(people)))
+    times = np.stack([np.bincount(d, minlength=len(people)) for d in draws])  # (n_boot, people)
+    per_person = lambda v: np.bincount(person, weights=np.asarray(v, np.float64), minlength=len(people))
+    n = times @ per_person(np.ones(len(per_query)))
+    out = {f'rank{k}': times @ per_person(per_query.first_hit < k) / n for k in ks}
+    return {**out, 'mAP': times @ per_person(per_query.ap) / n}
 
 # %% ../nbs/05_evaluate.ipynb #9b3d87d8
 def evaluate(model:APN_Model, # The embedding model
