@@ -13,6 +13,8 @@ same run, interleaved, each the best of several repeats, so that a machine share
 - faiss: a million 512-d embeddings: IVF build time, query latency and recall@10 against exact search.
 - train: triplets/s of `train_fn` vs an inline copy of the original loop, and of the two speed-ups considered
   (decoding in a DataLoader worker; one forward pass over anchor|positive|negative concatenated).
+- steps: seconds per identity-aware training step (64 images, forward, backward, Adam) of the default recipe's model
+  and of the variants the model chapter discusses (memory layout, last downsampling, input size, frozen layers).
 """
 from __future__ import annotations
 import argparse, os, platform, sys, time, datetime
@@ -226,6 +228,41 @@ def bench_training(img_dir:Path|None=None, n_batches:int=4, batch_size:int=32, r
     row('train', '… with decoding in 1 DataLoader worker (considered)', f'{n/t["workers"]:.1f}', f'{n/t["orig"]:.1f}', None, t['orig']/t['workers'])
     row('train', '… with one forward pass over anchors, positives and negatives concatenated (considered)', f'{n/t["concat"]:.1f}', f'{n/t["orig"]:.1f}', None, t['orig']/t['concat'])
 
+# ---------------------------------------------------------------- training steps
+def bench_steps(repeats:int=3, p:int=16, k:int=4):
+    """Seconds per training step of EfficientNet-Lite0 with a BNNeck under `ReIDLoss`, for the settings the model
+    chapter compares; every variant timed in the same rounds, interleaved, best of `repeats`."""
+    from siamese_nbdev.model import freeze_early_layers
+    from siamese_nbdev.train import ReIDLoss
+    cl, cf = torch.channels_last, torch.contiguous_format
+    variants = {  # name: (img_size, last_stride, freeze_reduction, memory layout)
+        '128×64, channels-first layout': ((128, 64), 2, 0, cf),
+        '128×64': ((128, 64), 2, 0, cl),
+        '128×64, last downsampling removed': ((128, 64), 1, 0, cl),
+        '192×96, last downsampling removed': ((192, 96), 1, 0, cl),
+        '192×96, last downsampling removed, layers to 1/4 frozen (the default recipe)': ((192, 96), 1, 4, cl),
+        '192×96, last downsampling removed, layers to 1/8 frozen': ((192, 96), 1, 8, cl),
+    }
+    labels = torch.arange(p).repeat_interleave(k)
+    def step_fn(size, stride, freeze, layout):
+        torch.manual_seed(0)
+        m = APN_Model('efficientnet_lite0', img_size=size, mean=(0.5,)*3, std=(0.5,)*3, bnneck=True, last_stride=stride)
+        if freeze: freeze_early_layers(m.backbone, freeze)
+        m.to(memory_format=layout).train()
+        crit = ReIDLoss(p, 512)
+        opt = torch.optim.Adam([q for q in [*m.parameters(), *crit.parameters()] if q.requires_grad], 3.5e-4)
+        x = torch.randn(p*k, 3, *size).contiguous(memory_format=layout)
+        def step():  # APN_Model's training forward pass, in the given layout
+            f = m.backbone(x)
+            n = m.neck(f)
+            loss = crit((torch.nn.functional.normalize(n, dim=1), f, n), labels)
+            opt.zero_grad(); loss.backward(); opt.step()
+        return step
+    t = best_time({name: step_fn(*v) for name, v in variants.items()}, repeats, min_time=0)
+    base = t['128×64']
+    for name in variants:
+        row('steps', f'{name}: s per step of {p*k} images (× the 128×64 step)', f'{t[name]:.2f} ({t[name]/base:.2f}×)')
+
 # ---------------------------------------------------------------- report
 def machine() -> str:
     cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), platform.processor()) if Path('/proc/cpuinfo').exists() else platform.processor()
@@ -238,13 +275,15 @@ def machine() -> str:
 
 def markdown(title:str) -> str:
     head = ['stage', 'measure', 'ours', 'original', 'limit', 'ours / original', 'ours / limit', 'target', 'met']
-    lines = [title, '', '| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
-    lines += ['| ' + ' | '.join(str(c) for c in r) + ' |' for r in ROWS]
+    used = [j for j in range(len(head)) if any(str(r[j]) for r in ROWS)]  # columns no row fills are left out
+    lines = [title, '', '| ' + ' | '.join(head[j] for j in used) + ' |', '|' + '---|' * len(used)]
+    lines += ['| ' + ' | '.join(str(r[j]) for j in used) + ' |' for r in ROWS]
     return '\n'.join(lines) + '\n'
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--only', nargs='+', choices=['encode', 'search', 'faiss', 'train'], default=['encode', 'search', 'faiss', 'train'])
+    p.add_argument('--only', nargs='+', choices=['encode', 'search', 'faiss', 'train', 'steps'],
+                   default=['encode', 'search', 'faiss', 'train', 'steps'])
     p.add_argument('--data', help='folder of images for the encoding benchmark (default: $SIAMESE_DATA/train, else the sample)')
     p.add_argument('--n-images', type=int, default=1024)
     p.add_argument('--faiss-n', type=int, default=1_000_000)
@@ -262,6 +301,7 @@ def main(argv=None):
     if 'search' in a.only: bench_search([4000, 100_000] if not a.quick else [4000, 20_000], a.repeats)
     if 'faiss' in a.only: bench_faiss(a.faiss_n, hnsw=a.hnsw)
     if 'train' in a.only: bench_training(n_batches=2 if a.quick else 4)
+    if 'steps' in a.only: bench_steps(1 if a.quick else a.repeats)
     title = (f"Measured {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC in {time.time()-t0:.0f} s on: {machine()}.\n\n"
              f"Command: `python benchmarks/bench.py {' '.join(argv if argv is not None else sys.argv[1:])}`")
     md = markdown(title)
