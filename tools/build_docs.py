@@ -148,7 +148,9 @@ def relative(page:str, target:str) -> str:
     "URL of `target` from `page`, both relative to the docs root"
     return posixpath.relpath(target, posixpath.dirname(page) or '.')
 
-def pandoc_id(s:str) -> str: return s.lower()
+def pandoc_id(s:str) -> str:
+    "Pandoc's identifier for a heading id nbconvert made: lowercase, only letters, digits, `_`, `-` and `.`, from the first letter"
+    return re.sub(r'^[^a-z]+', '', re.sub(r'[^\w.-]', '', s.lower()))
 
 def fix_html(body:str, page:str, site_url:str) -> str:
     "Docs-site links -> relative links; heading ids lowercased like Pandoc's, which nbdev's links expect"
