@@ -63,3 +63,37 @@ def test_load_names_the_notebook(project):
     assert nb.cells[0].source == TABLE.rstrip() and page == 'sub/cli.html'
     nbformat.write(notebook('{{< include ../benchmarks/results.md >}}'), proc/'sub'/'07_cli.ipynb')
     with pytest.raises(bd.IncludeError, match='nbs/sub/07_cli.ipynb'): bd.load(proc, Path('sub/07_cli.ipynb'), nbs)
+
+# ---- what a reader of the built docs and of README.md follows: every relative link and #anchor resolves
+import html, re
+from urllib.parse import urlsplit, unquote
+
+def _ids(page:Path) -> set: return set(re.findall(r'\sid="([^"]+)"', page.read_text(encoding='utf-8')))
+
+def _broken(src:Path, hrefs) -> list:
+    "The links in `hrefs`, relative to `src`, whose file or `#anchor` does not exist"
+    bad = []
+    for href in hrefs:
+        u = urlsplit(html.unescape(href))
+        if u.scheme or href.startswith(('//', 'mailto:')): continue
+        target = src if not u.path else src.parent/unquote(u.path)
+        if not target.exists(): bad.append(f'{src.name}: {href} (no such file)')
+        elif u.fragment and target.suffix == '.html' and unquote(u.fragment) not in _ids(target):
+            bad.append(f'{src.name}: {href} (no such anchor)')
+    return bad
+
+def test_docs_links_resolve():
+    pages = sorted((ROOT/'docs').glob('*.html'))
+    assert len(pages) >= 10
+    bad = [b for p in pages for b in _broken(p, re.findall(r'(?:href|src)="([^"]+)"', p.read_text(encoding='utf-8')))]
+    assert not bad, '\n'.join(bad)
+
+def test_readme_links_resolve():
+    readme = ROOT/'README.md'
+    bad = _broken(readme, re.findall(r'\]\(([^)\s]+)\)', readme.read_text(encoding='utf-8')))
+    assert not bad, '\n'.join(bad)
+
+def test_broken_links_are_found(tmp_path):
+    (tmp_path/'a.html').write_text('<h2 id="here">x</h2><a href="a.html#here">ok</a><a href="#gone">bad</a><a href="b.html">bad</a>')
+    assert _broken(tmp_path/'a.html', ['a.html#here', '#here', 'https://x.org/#y']) == []
+    assert _broken(tmp_path/'a.html', ['#gone', 'b.html']) == ['a.html: #gone (no such anchor)', 'a.html: b.html (no such file)']

@@ -28,6 +28,7 @@ and Quarto: `.github/workflows/deploy.yaml` runs fastai's quarto-ghp workflow (`
 Usage, from the repo root:  python tools/build_docs.py [--cached]
 """
 import argparse, html, os, posixpath, re, sys, time
+from urllib.parse import unquote
 from pathlib import Path
 
 import nbformat, yaml
@@ -160,7 +161,7 @@ def fix_html(body:str, page:str, site_url:str) -> str:
         return f'href="{relative(page, path)}{frag}"'
     body = re.sub(r'href="' + re.escape(site_url.rstrip('/')) + r'(?:/([^"#]*))?(#[^"]*)?"', _link, body)
     body = re.sub(r'(<h[1-6] id=")([^"]*)(")', lambda m: m[1] + pandoc_id(m[2]) + m[3], body)
-    return re.sub(r'(class="anchor-link" href="#)([^"]*)(")', lambda m: m[1] + pandoc_id(m[2]) + m[3], body)
+    return re.sub(r'(class="anchor-link" href="#)([^"]*)(")', lambda m: m[1] + pandoc_id(unquote(m[2])) + m[3], body)
 
 def copy_images(body:str, page:str, src_dir:Path, docs:Path) -> list:
     "Copy the local images that markdown cells reference (`![](img/x.png)`) next to the page, as Quarto does"
