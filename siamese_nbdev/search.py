@@ -136,6 +136,8 @@ def test_same_ranking(a:tuple, # (distances, items) of a ranking, closest first:
             checked += ends[-1] if ends else 0
     return checked
 
+test_same_ranking.__test__ = False  # a helper for tests, not a test: pytest should not collect it where imported
+
 # %% ../nbs/04_search.ipynb #cbe486c7
 def closest_imgs(img_enc:np.ndarray, # The query embedding (d,)
                  df_enc:pd.DataFrame, # Encoding table: `Anchor` names, then the embedding columns
