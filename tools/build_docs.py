@@ -160,7 +160,7 @@ def fix_html(body:str, page:str, site_url:str) -> str:
         if path.endswith('/'): path += 'index.html'
         return f'href="{relative(page, path)}{frag}"'
     body = re.sub(r'href="' + re.escape(site_url.rstrip('/')) + r'(?:/([^"#]*))?(#[^"]*)?"', _link, body)
-    body = re.sub(r'(<h[1-6] id=")([^"]*)(")', lambda m: m[1] + pandoc_id(m[2]) + m[3], body)
+    body = re.sub(r'(<h[1-6] id=")([^"]*)(")', lambda m: m[1] + pandoc_id(unquote(m[2])) + m[3], body)
     return re.sub(r'(class="anchor-link" href="#)([^"]*)(")', lambda m: m[1] + pandoc_id(unquote(m[2])) + m[3], body)
 
 def copy_images(body:str, page:str, src_dir:Path, docs:Path) -> list:
