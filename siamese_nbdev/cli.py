@@ -192,10 +192,11 @@ def siamese_search(argv=None):
         index = load_index(a.index)
         if index.ntotal != len(names): raise ValueError(f"{a.index} indexes {index.ntotal} embeddings but {a.encodings} holds {len(names)}")
         dist, idx = faiss_search(index, q, a.k, gallery=emb, nprobe=a.nprobe)
-        if len(idx) < min(a.k, len(names)):
+        wanted = min(a.k, len(names))
+        if len(idx) < wanted:
             more = (f"; raise --nprobe ({a.nprobe or index.nprobe} of {index.nlist} lists visited) to search more"
                     if hasattr(index, 'nlist') else '')
-            print(f"found {len(idx)} of the {min(a.k, len(names))} requested{more}", file=sys.stderr)
+            print(f"found {len(idx)} of the {wanted} requested{more}", file=sys.stderr)
     else: dist, idx = search(q, emb, a.k)
     closest = pd.DataFrame({'name': names[idx], 'distance': dist})
     for name, d in zip(closest.name, closest.distance): print(f"{name} {d:.4f}")

@@ -160,8 +160,9 @@ def fix_html(body:str, page:str, site_url:str) -> str:
         if path.endswith('/'): path += 'index.html'
         return f'href="{relative(page, path)}{frag}"'
     body = re.sub(r'href="' + re.escape(site_url.rstrip('/')) + r'(?:/([^"#]*))?(#[^"]*)?"', _link, body)
-    body = re.sub(r'(<h[1-6] id=")([^"]*)(")', lambda m: m[1] + pandoc_id(unquote(m[2])) + m[3], body)
-    return re.sub(r'(class="anchor-link" href="#)([^"]*)(")', lambda m: m[1] + pandoc_id(unquote(m[2])) + m[3], body)
+    as_pandoc = lambda m: m[1] + pandoc_id(unquote(m[2])) + m[3]  # ids and the links to them alike
+    body = re.sub(r'(<h[1-6] id=")([^"]*)(")', as_pandoc, body)
+    return re.sub(r'(class="anchor-link" href="#)([^"]*)(")', as_pandoc, body)
 
 def copy_images(body:str, page:str, src_dir:Path, docs:Path) -> list:
     "Copy the local images that markdown cells reference (`![](img/x.png)`) next to the page, as Quarto does"
