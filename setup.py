@@ -37,8 +37,8 @@ setuptools.setup(
     ] + ['Programming Language :: Python :: '+o for o in py_versions[py_versions.index(min_python):]] + (['License :: ' + lic[1] ] if lic[1] else []),
     url = cfg['git_url'],
     packages = setuptools.find_packages(),
-    include_package_data = False,  # package_data lists the shipped sample; MANIFEST.in only shapes the sdist
-    package_data = {cfg['lib_name']: ['sample/*.csv', 'sample/*.md', 'sample/train/*.jpg']},
+    include_package_data = False,  # package_data lists the shipped sample and model; MANIFEST.in only shapes the sdist
+    package_data = {cfg['lib_name']: ['sample/*.csv', 'sample/*.md', 'sample/train/*.jpg', 'weights/*.pt', 'weights/*.md']},
     install_requires = requirements,
     extras_require = extras,
     python_requires  = '>=' + cfg['min_python'],

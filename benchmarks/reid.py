@@ -25,7 +25,7 @@ import argparse, json, os, platform, shutil, subprocess, sys, time
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 
-from siamese_nbdev.data import identity_table, split_identities, read_triplets, get_data_dir
+from siamese_nbdev.data import identity_table, split_identities, write_subset, get_data_dir
 from siamese_nbdev.model import load_model, load_checkpoint
 from siamese_nbdev.encode import load_embeddings, encode_images
 from siamese_nbdev.evaluate import evaluate_embeddings, format_metrics, bootstrap_metrics
@@ -69,15 +69,8 @@ def prepare(data:Path, out:Path) -> tuple[Path, Path]:
     test_dir, dev_data = out/'test-people', out/'dev-data'
     def copy_test(tmp):
         for name in test.name: shutil.copy2(data/'train'/name, tmp/name)
-    def write_dev(tmp):
-        (tmp/'train').mkdir()
-        for name in dev.name: shutil.copy2(data/'train'/name, tmp/'train'/name)
-        pid = table.set_index('name').pid
-        triplets = read_triplets(data/'train.csv')
-        shows_test = triplets[['Anchor', 'Positive', 'Negative']].apply(lambda c: c.map(pid).isin(set(test.pid)))
-        triplets[~shows_test.any(axis=1)].to_csv(tmp/'train.csv', index=False)
     make_dir_once(test_dir, copy_test)
-    make_dir_once(dev_data, write_dev)
+    make_dir_once(dev_data, lambda tmp: write_subset(data, tmp, set(dev.pid)))
     return test_dir, dev_data
 
 def train(arm:str, dev_data:Path, out:Path) -> dict:

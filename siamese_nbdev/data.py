@@ -19,7 +19,7 @@ __all__ = ['DATASET_NAME', 'DATASET_URL', 'MAX_PIXELS', 'TRIPLET_COLS', 'IMG_EXT
            'default_cache_dir', 'get_data_dir', 'download_data', 'parse_market_name', 'ImageReadError', 'read_image',
            'normalization_for', 'image_transform', 'load_image', 'read_triplets', 'person_of', 'split_by_person',
            'check_names', 'ImageDataset', 'APN_Dataset', 'scan_images', 'check_triplet_images', 'list_images',
-           'identity_table', 'pid_is', 'split_identities', 'train_transform', 'IdentityDataset',
+           'identity_table', 'pid_is', 'split_identities', 'write_subset', 'train_transform', 'IdentityDataset',
            'check_identity_images']
 
 # %% ../nbs/00_data.ipynb #40ebc8a3
@@ -76,11 +76,11 @@ def download_data(dest:str|Path|None=None, # A new or empty folder for the datas
         found[0].rename(dest)
     return dest
 
-def _check_dest_free(dest:Path):
+def _check_dest_free(dest:Path, who:str='download_data', hint:str='to download again, '):
     "Refuse a `dest` that is anything but a missing path or an empty folder"
     if dest.is_symlink() or (dest.exists() and not (dest.is_dir() and not any(dest.iterdir()))):
-        raise FileExistsError(f"{dest} already exists and is not an empty folder: download_data never deletes or "
-                              "replaces it. Pass another dest, or, to download again, move or delete it yourself")
+        raise FileExistsError(f"{dest} already exists and is not an empty folder: {who} never deletes or "
+                              f"replaces it. Pass another dest, or, {hint}move or delete it yourself")
 
 # %% ../nbs/00_data.ipynb #0979d7ea
 _market_re = re.compile(r'^(-?\d+)_c(\d+)')
@@ -364,6 +364,22 @@ def split_identities(table:pd.DataFrame, # From `identity_table`
     valid_people = set(np.random.default_rng(seed).choice(people, n_valid, replace=False).tolist())
     in_valid = table.pid.isin(valid_people)
     return table[~in_valid & ~special].reset_index(drop=True), table[in_valid | special].reset_index(drop=True)
+
+# %% ../nbs/00_data.ipynb #bc38faa7
+def write_subset(src:str|Path, # A dataset folder: `train/` images and `train.csv` triplets
+                 dest:str|Path, # A new or empty folder for the subset
+                 people:set, # The identities to keep, as `identity_table` gives them
+                ) -> Path:
+    "Copy the images of `people` and the triplets that show only them from `src` into `dest`; return `dest`"
+    src, dest = Path(src), Path(dest)
+    _check_dest_free(dest, 'write_subset', '')
+    table, triplets = identity_table(src/'train'), read_triplets(src/'train.csv')
+    pid = dict(zip(table.name, table.pid))
+    only_kept = triplets[TRIPLET_COLS].apply(lambda col: col.map(pid).isin(people)).all(axis=1)
+    (dest/'train').mkdir(parents=True, exist_ok=True)
+    for name in table.name[table.pid.isin(people)]: shutil.copy2(src/'train'/name, dest/'train'/name)
+    triplets[only_kept].to_csv(dest/'train.csv', index=False)
+    return dest
 
 # %% ../nbs/00_data.ipynb #db2bd170
 def train_transform(img_size:tuple=(128, 64), # (height, width) the model sees

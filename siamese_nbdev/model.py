@@ -9,12 +9,13 @@ from pathlib import Path
 import torch, timm
 from torch import nn
 from safetensors.torch import load_file as load_safetensors
+import siamese_nbdev
 from .data import normalization_for
 
 # %% auto #0
-__all__ = ['LITE0_IMAGENET', 'read_state_dict', 'PretrainedWeightsError', 'create_backbone', 'lite0_imagenet_weights',
-           'weights_normalization', 'remove_last_downsampling', 'freeze_early_layers', 'APN_Model', 'atomic_save',
-           'save_checkpoint', 'load_checkpoint', 'load_model']
+__all__ = ['LITE0_IMAGENET', 'MARKET_MODEL', 'read_state_dict', 'PretrainedWeightsError', 'create_backbone',
+           'lite0_imagenet_weights', 'weights_normalization', 'remove_last_downsampling', 'freeze_early_layers',
+           'APN_Model', 'atomic_save', 'save_checkpoint', 'load_checkpoint', 'load_model']
 
 # %% ../nbs/01_model.ipynb #097a837f
 def read_state_dict(path:str|Path, # A `.safetensors` file, or a PyTorch file holding a state dict (or a dict with a `state_dict` key)
@@ -182,10 +183,12 @@ def atomic_save(obj, # Anything `write` accepts
 
 def save_checkpoint(model:APN_Model, # The model to save
                     path:str|Path, # Checkpoint file, e.g. `best_model.pt`
+                    half:bool=False, # Store floating-point tensors as float16: half the size (`load_model` gives float32)
                     **info, # Extra plain values to store, e.g. `epoch=3, metrics={'valid_loss': 0.4}`
                    ):
     "Save `model` with its config and `info` as a self-describing checkpoint, atomically"
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    cast = lambda v: v.half() if half and v.is_floating_point() else v
+    state = {k: cast(v.detach().cpu()) for k, v in model.state_dict().items()}
     atomic_save(dict(format='siamese_nbdev', config=model.config, state_dict=state, **info), path)
 
 def load_checkpoint(path:str|Path, # A checkpoint written by `save_checkpoint`
@@ -208,3 +211,6 @@ def load_model(path:str|Path, # A checkpoint written by `save_checkpoint`
     model = APN_Model(**ckpt['config'])
     model.load_state_dict(ckpt['state_dict'])
     return model.to(device).eval()
+
+# %% ../nbs/01_model.ipynb #6ddbe356
+MARKET_MODEL = Path(siamese_nbdev.__file__).parent/'weights'/'market_lite0.pt'  # The shipped re-id model; `load_model(MARKET_MODEL)`

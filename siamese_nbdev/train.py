@@ -16,8 +16,8 @@ from .data import (APN_Dataset, read_triplets, split_by_person, check_triplet_im
 from .model import APN_Model, atomic_save, save_checkpoint, load_checkpoint
 
 # %% auto #0
-__all__ = ['get_device', 'init_distributed', 'is_main_process', 'triplet_dataloaders', 'train_fn', 'eval_fn', 'rng_states',
-           'set_rng_states', 'lr_schedule', 'fit', 'PKSampler', 'batch_hard_triplet_loss', 'ReIDLoss',
+__all__ = ['get_device', 'init_distributed', 'is_main_process', 'triplet_dataloaders', 'train_fn', 'eval_fn', 'triplet_losses',
+           'rng_states', 'set_rng_states', 'lr_schedule', 'fit', 'PKSampler', 'batch_hard_triplet_loss', 'ReIDLoss',
            'identity_dataloaders']
 
 # %% ../nbs/02_train.ipynb #e2a049f5
@@ -149,6 +149,23 @@ def eval_fn(model:nn.Module, # The embedding model
     if not n: raise ValueError("No validation triplets to score the model on: hold out more people (valid_frac) "
                                "or give more triplets")
     return total/n
+
+# %% ../nbs/02_train.ipynb #e9d4f0a6
+def triplet_losses(model:nn.Module, # The embedding model
+                   dataloader:DataLoader, # Yields (anchor, positive, negative) image batches
+                   margin:float=1.0, # The triplet loss margin
+                   device:str|torch.device|None=None, # Default: the model's device
+                  ) -> torch.Tensor:
+    "Each triplet's loss, max(0, d(a, p) − d(a, n) + margin), in eval mode: shape (n_triplets,)"
+    device = device or next(model.parameters()).device
+    model.eval()
+    per_batch = []
+    with torch.no_grad():
+        for b in dataloader:
+            a, p, n = (model(t.to(device)) for t in b)
+            d_ap, d_an = nn.functional.pairwise_distance(a, p), nn.functional.pairwise_distance(a, n)
+            per_batch.append(torch.relu(d_ap - d_an + margin).cpu())
+    return torch.cat(per_batch)
 
 # %% ../nbs/02_train.ipynb #8e15369e
 def rng_states() -> dict:
@@ -334,9 +351,10 @@ def identity_dataloaders(img_dir:str|Path, # Market-1501 named images, or one su
                          num_workers:int=0, # DataLoader worker processes
                          augment:bool=True, # Flip, pad-and-crop and erase the training images
                          skip_bad_images:bool=False, # Leave out unreadable images (with a warning) instead of stopping
+                         table:pd.DataFrame|None=None, # Only these rows of `identity_table(img_dir)`, e.g. some people
                         ) -> tuple[DataLoader, pd.DataFrame]:
     "P×K batches of (images, identity labels) from the training identities, and the table of the held-out ones"
-    train_t, valid_t = split_identities(identity_table(img_dir), valid_frac, seed)
+    train_t, valid_t = split_identities(identity_table(img_dir) if table is None else table, valid_frac, seed)
     train_t = check_identity_images(train_t, img_dir, skip_bad_images)
     size, mean, std = config['img_size'], config['mean'], config['std']
     ds = IdentityDataset(train_t, img_dir, train_transform(size, mean, std) if augment else image_transform(size, mean, std))

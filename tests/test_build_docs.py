@@ -64,36 +64,37 @@ def test_load_names_the_notebook(project):
     nbformat.write(notebook('{{< include ../benchmarks/results.md >}}'), proc/'sub'/'07_cli.ipynb')
     with pytest.raises(bd.IncludeError, match='nbs/sub/07_cli.ipynb'): bd.load(proc, Path('sub/07_cli.ipynb'), nbs)
 
-# ---- what a reader of the built docs and of README.md follows: every relative link and #anchor resolves
-import html, re
-from urllib.parse import urlsplit, unquote
-
-def _ids(page:Path) -> set: return set(re.findall(r'\sid="([^"]+)"', page.read_text(encoding='utf-8')))
-
-def _broken(src:Path, hrefs) -> list:
-    "The links in `hrefs`, relative to `src`, whose file or `#anchor` does not exist"
-    bad = []
-    for href in hrefs:
-        u = urlsplit(html.unescape(href))
-        if u.scheme or href.startswith(('//', 'mailto:')): continue
-        target = src if not u.path else src.parent/unquote(u.path)
-        if not target.exists(): bad.append(f'{src.name}: {href} (no such file)')
-        elif u.fragment and target.suffix == '.html' and unquote(u.fragment) not in _ids(target):
-            bad.append(f'{src.name}: {href} (no such anchor)')
-    return bad
-
-def test_docs_links_resolve():
-    pages = sorted((ROOT/'docs').glob('*.html'))
-    assert len(pages) >= 10
-    bad = [b for p in pages for b in _broken(p, re.findall(r'(?:href|src)="([^"]+)"', p.read_text(encoding='utf-8')))]
-    assert not bad, '\n'.join(bad)
-
-def test_readme_links_resolve():
-    readme = ROOT/'README.md'
-    bad = _broken(readme, re.findall(r'\]\(([^)\s]+)\)', readme.read_text(encoding='utf-8')))
+# ---- what a reader sees: the build stops on a missing figure, a link that leads nowhere, a machine path
+def test_built_docs_are_sound():
+    "The committed pages and README.md: every relative link and #anchor resolves, no machine path (the build's check)"
+    assert len(list((ROOT/'docs').glob('*.html'))) >= 10
+    bad = bd.check_built(ROOT/'docs', ROOT/'README.md')
     assert not bad, '\n'.join(bad)
 
 def test_broken_links_are_found(tmp_path):
     (tmp_path/'a.html').write_text('<h2 id="here">x</h2><a href="a.html#here">ok</a><a href="#gone">bad</a><a href="b.html">bad</a>')
-    assert _broken(tmp_path/'a.html', ['a.html#here', '#here', 'https://x.org/#y']) == []
-    assert _broken(tmp_path/'a.html', ['#gone', 'b.html']) == ['a.html: #gone (no such anchor)', 'a.html: b.html (no such file)']
+    assert bd.broken_links(tmp_path/'a.html', ['a.html#here', '#here', 'https://x.org/#y']) == []
+    assert bd.broken_links(tmp_path/'a.html', ['#gone', 'b.html']) == ['a.html: #gone (no such anchor)', 'a.html: b.html (no such file)']
+    assert bd.check_built(tmp_path, tmp_path/'README.md') == ['a.html: #gone (no such anchor)', 'a.html: b.html (no such file)']
+
+def test_missing_figures_are_found():
+    new, out = nbformat.v4.new_code_cell, nbformat.v4.new_output
+    png = out('display_data', data={'image/png': 'iVBOR', 'text/plain': '<Figure size 640x480 with 1 Axes>'})
+    as_text = out('execute_result', data={'text/plain': '<Figure size 882x290 with 6 Axes>'}, execution_count=1)
+    nb = nbformat.v4.new_notebook(cells=[
+        new('plot_closest_imgs(q, closest)', outputs=[png]),  # shown: fine
+        new('plot_closest_imgs(q, closest)', outputs=[as_text]),  # saved as text only
+        new('fig, ax = plt.subplots()\nax.imshow(img)'),  # never run
+        new('#| eval: false\nplt.plot(x)'),  # not run on purpose: not shown, not a figure
+        new('x = 1 + 1')])
+    bad = bd.missing_figures(nb, 'nbs/x.ipynb')
+    assert [b.split(':')[0] for b in bad] == ['nbs/x.ipynb cell 1 (plot_closest_imgs(q, closest))', 'nbs/x.ipynb cell 2 (fig, ax = plt.subplots())']
+    assert 'text only' in bad[0] and 'no output saved' in bad[1]
+
+def test_machine_paths_are_found():
+    for shown in ['/work/shared/data/Person-Re-Id-Dataset cpu', 'best checkpoint: /tmp/tmpxiy2uyg1/best_model.pt',
+                  'siamese_train --data ../shared/data/x', 'C:\\Users\\ann\\x.jpg', 'in /home/ann/x.py, line 3']:
+        assert len(bd.machine_paths(f'<pre>{shown}</pre>', 'p.html')) == 1, shown
+    for fine in ['siamese_train --data path/to/Person-Re-Id-Dataset', 'nbs/02_train.ipynb', 'docs/images/x.png',
+                 '<img src="data:image/png;base64,AAAA/work/AAAA">', 'run/best_model.pt', 'tempfile.mkdtemp()']:
+        assert bd.machine_paths(fine, 'p.html') == [], fine

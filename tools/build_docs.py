@@ -28,7 +28,7 @@ and Quarto: `.github/workflows/deploy.yaml` runs fastai's quarto-ghp workflow (`
 Usage, from the repo root:  python tools/build_docs.py [--cached]
 """
 import argparse, html, os, posixpath, re, sys, time
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 from pathlib import Path
 
 import nbformat, yaml
@@ -296,6 +296,63 @@ def write_readme(nb, fm:dict, docs:Path) -> list:
         (ROOT/name).write_bytes(data)
     return [ROOT/'README.md'] + [ROOT/n for n in sorted(outs)]
 
+# ---- what a reader sees: the build stops on a figure missing from its page, a link that leads nowhere, a machine path
+_re_fig_text = re.compile(r'^<(Figure size|matplotlib\.)')
+_re_plots = re.compile(r'\bplt\.|\bplot_\w*\(|\.imshow\(|\bshow_\w*\(|\.plot\(')
+
+def missing_figures(nb, # A processed notebook, its `#|` directives still in the cells
+                    src:str, # The notebook, for messages
+                   ) -> list:
+    "Cells whose figure the page would not show: saved only as its text (`<Figure size ...>`), or a plot never run"
+    bad = []
+    for i, c in enumerate(nb.cells):
+        if c.cell_type != 'code': continue
+        dirs, code = split_directives(c.source)
+        if dirs.get('eval') == 'false' or dirs.get('include') == 'false' or dirs.get('output') == 'false': continue
+        datas = [o.get('data', {}) for o in c.outputs]
+        images = sum(any(k.startswith('image/') for k in d) for d in datas)
+        as_text = [d for d in datas if _re_fig_text.match(d.get('text/plain', '')) and not any(k.startswith('image/') for k in d)]
+        first = code.strip().splitlines()[0][:60] if code.strip() else ''
+        if as_text: bad.append(f'{src} cell {i} ({first}): a figure saved as text only, {as_text[0]["text/plain"]!r}')
+        elif not c.outputs and _re_plots.search(code): bad.append(f'{src} cell {i} ({first}): plots, but has no output saved')
+    return bad
+
+_re_machine = re.compile(r'(?<![\w.])(/work/|/home/|/root/|/Users/|/tmp/tmp|/private/var/|\.\./shared/|[A-Z]:\\Users\\)')
+
+def machine_paths(text:str, # A built page or README.md
+                  src:str, # Its name, for messages
+                 ) -> list:
+    "Paths of the machine that built the docs (home folders, temporary folders, the dev data checkout) in `text`"
+    text = re.sub(r'data:[\w/+.-]+;base64,[A-Za-z0-9+/=]+', '', text)  # embedded images
+    return [f'{src}: shows a machine path, ...{text[max(0, m.start()-40):m.end()+40]!r}...'.replace('\\n', ' ')
+            for m in _re_machine.finditer(text)]
+
+def page_ids(page:Path) -> set: return set(re.findall(r'\sid="([^"]+)"', page.read_text(encoding='utf-8')))
+
+def broken_links(src:Path, # A page or README.md
+                 hrefs:list, # The links in it
+                ) -> list:
+    "The links in `hrefs`, relative to `src`, whose file or `#anchor` does not exist"
+    bad = []
+    for href in hrefs:
+        u = urlsplit(html.unescape(href))
+        if u.scheme or href.startswith(('//', 'mailto:')): continue
+        target = src if not u.path else src.parent/unquote(u.path)
+        if not target.exists(): bad.append(f'{src.name}: {href} (no such file)')
+        elif u.fragment and target.suffix == '.html' and unquote(u.fragment) not in page_ids(target):
+            bad.append(f'{src.name}: {href} (no such anchor)')
+    return bad
+
+def page_links(page:Path) -> list: return re.findall(r'(?:href|src)="([^"]+)"', page.read_text(encoding='utf-8'))
+def readme_links(readme:Path) -> list: return re.findall(r'\]\(([^)\s]+)\)', readme.read_text(encoding='utf-8'))
+
+def check_built(docs:Path, readme:Path) -> list:
+    "Everything wrong with the built pages and README.md: links that lead nowhere and machine paths"
+    pages = sorted(docs.rglob('*.html'))
+    bad = [b for p in pages for b in broken_links(p, page_links(p))]
+    if readme.exists(): bad += broken_links(readme, readme_links(readme))
+    return bad + [b for f in pages + [readme] if f.exists() for b in machine_paths(f.read_text(encoding='utf-8'), f.name)]
+
 def main(cached:bool=False):
     "Process the notebooks, write one page per notebook, styles.css and README.md; print what was written"
     t0 = time.time()
@@ -308,6 +365,8 @@ def main(cached:bool=False):
     except Exception as e:  # usually a cell nbdev runs for show_doc: exports and cells with imports
         sys.exit(f"nbdev's notebook processing failed: {e}\nnbdev runs exported cells and any cell with an "
                  "import to render show_doc; keep imports in cells of their own.")
+    no_fig = [b for rel in nbs for b in missing_figures(nbformat.read(proc/rel, as_version=4), f'nbs/{rel.as_posix()}')]
+    if no_fig: sys.exit('Figures the docs would not show (run the notebook and save it with its outputs):\n' + '\n'.join(no_fig))
     try: loaded = [(rel, *load(proc, rel, cfg.nbs_path)) for rel in nbs]
     except IncludeError as e: sys.exit(f'Cannot include a file: {e}')
     pages = [(page, fm['title']) for _, _, fm, page in loaded]
@@ -325,6 +384,8 @@ def main(cached:bool=False):
     if index: written += write_readme(*index, docs)
     else: print(f'no nbs/{cfg.readme_nb}: README.md not written')
     for p in written: print(f'wrote {p.relative_to(ROOT)}')
+    if bad := check_built(docs, ROOT/'README.md'): sys.exit('What a reader would see is wrong:\n' + '\n'.join(bad))
+    print(f'checked: every figure saved, every relative link and #anchor resolves, no machine path shown')
     print(f'done in {time.time() - t0:.1f}s')
 
 if __name__ == '__main__':
