@@ -39,18 +39,20 @@ def get_data_dir(data_dir:str|Path|None=None, # The dataset directory; default: 
                  download:bool=False, # Fetch the dataset into the cache if it is found nowhere (needs network)
                 ) -> Path:
     "Find the dataset directory: `data_dir`, else `$SIAMESE_DATA`, else `default_cache_dir()/DATASET_NAME`"
-    for given, origin in ((data_dir, 'the data_dir argument'), (os.environ.get('SIAMESE_DATA'), 'the SIAMESE_DATA environment variable')):
+    for given, origin in ((data_dir, 'the data_dir argument'),
+                          (os.environ.get('SIAMESE_DATA'), 'the SIAMESE_DATA environment variable')):
         if given:
             path = Path(given).expanduser()
-            if not path.is_dir(): raise FileNotFoundError(f"Data directory {path} (from {origin}) does not exist")
+            if not path.is_dir(): raise FileNotFoundError(f"Data directory {path} (from {origin}) "
+                                                          f"does not exist")
             return path
     cached = default_cache_dir()/DATASET_NAME
     if cached.is_dir(): return cached
     if download: return download_data(cached)
     raise FileNotFoundError(
-        f"No dataset found. Put {DATASET_NAME} (a train/ folder and train.csv) at {cached}, set SIAMESE_DATA "
-        f"to its path, pass data_dir, or call download_data() where the network is reachable. "
-        f"A small sample ships with the package: sample_dir() = {sample_dir()}")
+        f"No dataset found. Put {DATASET_NAME} (a train/ folder and train.csv) at {cached}, "
+        f"set SIAMESE_DATA to its path, pass data_dir, or call download_data() where the network "
+        f"is reachable. A small sample ships with the package: sample_dir() = {sample_dir()}")
 
 # %% ../nbs/00_data.ipynb #8ef0bd1c
 def download_data(dest:str|Path|None=None, # A new or empty folder for the dataset; default: the cache
@@ -66,8 +68,9 @@ def download_data(dest:str|Path|None=None, # A new or empty folder for the datas
         try:
             with urllib.request.urlopen(url, timeout=timeout) as r, open(archive, 'wb') as f: shutil.copyfileobj(r, f)
         except (urllib.error.URLError, OSError) as e:
-            raise ConnectionError(f"Could not download the dataset from {url} ({getattr(e, 'reason', e)}). "
-                                  f"Without network access, copy {DATASET_NAME} to {dest} or set SIAMESE_DATA.") from None
+            raise ConnectionError(f"Could not download the dataset from {url} "
+                                  f"({getattr(e, 'reason', e)}). Without network access, "
+                                  f"copy {DATASET_NAME} to {dest} or set SIAMESE_DATA.") from None
         with zipfile.ZipFile(archive) as z: z.extractall(Path(tmp)/'x')
         found = [p.parent for p in (Path(tmp)/'x').rglob('train.csv')]
         if not found: raise ValueError(f"The archive at {url} has no train.csv")
@@ -79,8 +82,9 @@ def download_data(dest:str|Path|None=None, # A new or empty folder for the datas
 def _check_dest_free(dest:Path, who:str='download_data', hint:str='to download again, '):
     "Refuse a `dest` that is anything but a missing path or an empty folder"
     if dest.is_symlink() or (dest.exists() and not (dest.is_dir() and not any(dest.iterdir()))):
-        raise FileExistsError(f"{dest} already exists and is not an empty folder: {who} never deletes or "
-                              f"replaces it. Pass another dest, or, {hint}move or delete it yourself")
+        raise FileExistsError(f"{dest} already exists and is not an empty folder: {who} never "
+                              f"deletes or replaces it. Pass another dest, or, {hint}move or "
+                              f"delete it yourself")
 
 # %% ../nbs/00_data.ipynb #0979d7ea
 _market_re = re.compile(r'^(-?\d+)_c(\d+)')
@@ -89,7 +93,8 @@ def parse_market_name(fname:str|Path, # A Market-1501 style file name, e.g. `000
                      ) -> tuple[int, int]:
     "The (person id, camera id) encoded in a Market-1501 file name"
     m = _market_re.match(Path(fname).name)
-    if m is None: raise ValueError(f"{Path(fname).name!r} is not a Market-1501 style name (expected PERSON_cCAMERA..., e.g. 0002_c1s1_000451_03.jpg)")
+    if m is None: raise ValueError(f"{Path(fname).name!r} is not a Market-1501 style name "
+                                   f"(expected PERSON_cCAMERA..., e.g. 0002_c1s1_000451_03.jpg)")
     return int(m.group(1)), int(m.group(2))
 
 # %% ../nbs/00_data.ipynb #1fbf79dc
@@ -102,7 +107,8 @@ def _to_rgb(im:Image.Image) -> Image.Image:
     if im.mode.startswith('I'):  # 16-bit (or 32-bit integer) grayscale
         im = Image.fromarray((np.asarray(im, dtype=np.float64)/257).round().clip(0, 255).astype(np.uint8))
     if im.mode in ('RGBA', 'LA', 'PA') or (im.mode == 'P' and 'transparency' in im.info):
-        return Image.alpha_composite(Image.new('RGBA', im.size, 'white'), im.convert('RGBA')).convert('RGB')
+        return Image.alpha_composite(Image.new('RGBA', im.size, 'white'),
+                                     im.convert('RGBA')).convert('RGB')
     return im.convert('RGB')
 
 def read_image(path:str|Path, # The image file
@@ -116,12 +122,14 @@ def read_image(path:str|Path, # The image file
         with warnings.catch_warnings():
             warnings.simplefilter('ignore', Image.DecompressionBombWarning)
             with Image.open(path) as im:
-                if im.width*im.height > max_pixels: raise ImageReadError(f"{too_big}: it claims {im.width}×{im.height} pixels")
+                if im.width*im.height > max_pixels: raise ImageReadError(
+                    f"{too_big}: it claims {im.width}×{im.height} pixels")
                 im.load()
                 return _to_rgb(im)
     except Image.DecompressionBombError: raise ImageReadError(too_big) from None
     except (UnidentifiedImageError, OSError, SyntaxError) as e:
-        raise ImageReadError(f"Cannot read image {path}: {e} (expected a JPEG or PNG image)") from None
+        raise ImageReadError(f"Cannot read image {path}: {e} "
+                             f"(expected a JPEG or PNG image)") from None
 
 # %% ../nbs/00_data.ipynb #94086b7e
 def normalization_for(backbone:str='efficientnet_b0', # A timm model name
@@ -157,15 +165,23 @@ def read_triplets(csv:str|Path|pd.DataFrame, # A CSV file (or a DataFrame) with 
         src = Path(csv)
         if not src.is_file(): raise FileNotFoundError(f"Triplet CSV not found: {src}")
         try: df = pd.read_csv(src, dtype=str)
-        except pd.errors.EmptyDataError: raise ValueError(f"{src} is empty: expected a header Anchor,Negative,Positive and one row per triplet") from None
-        except UnicodeDecodeError: raise ValueError(f"{src} is not UTF-8 text ({_first_bad_byte(src)}): save it as UTF-8") from None
+        except pd.errors.EmptyDataError: raise ValueError(
+            f"{src} is empty: expected a header Anchor,Negative,Positive "
+            f"and one row per triplet") from None
+        except UnicodeDecodeError: raise ValueError(
+            f"{src} is not UTF-8 text ({_first_bad_byte(src)}): save it as UTF-8") from None
     missing_cols = [c for c in TRIPLET_COLS if c not in df.columns]
-    if missing_cols: raise ValueError(f"{src} has no column {', '.join(missing_cols)}: expected columns {', '.join(TRIPLET_COLS)}, found {', '.join(map(str, df.columns))}")
-    if len(df) == 0: raise ValueError(f"{src} has no triplets: expected one row per Anchor/Positive/Negative triplet")
+    if missing_cols: raise ValueError(f"{src} has no column {', '.join(missing_cols)}: "
+                                      f"expected columns {', '.join(TRIPLET_COLS)}, "
+                                      f"found {', '.join(map(str, df.columns))}")
+    if len(df) == 0: raise ValueError(f"{src} has no triplets: expected one row per "
+                                      f"Anchor/Positive/Negative triplet")
     blank = df[TRIPLET_COLS].isna().any(axis=1)
-    if blank.any(): raise ValueError(f"{src} row {int(np.argmax(blank.values))} has an empty Anchor, Positive or Negative")
+    if blank.any(): raise ValueError(f"{src} row {int(np.argmax(blank.values))} has an empty "
+                                     f"Anchor, Positive or Negative")
     df = _drop_rows(df, df.duplicated(TRIPLET_COLS), src, 'duplicates')
-    df = _drop_rows(df, _wrong_identity(df), src, "Negative of the Anchor's person, or Positive of another")
+    df = _drop_rows(df, _wrong_identity(df), src,
+                    "Negative of the Anchor's person, or Positive of another")
     df = df.reset_index(drop=True)
     df.attrs['source'] = str(src)
     return df
@@ -177,7 +193,8 @@ def _first_bad_byte(path:Path) -> str:
     return 'undecodable bytes'
 
 def _drop_rows(df, drop:pd.Series, src, what:str):
-    if drop.any(): warnings.warn(f"{src}: dropped {int(drop.sum())} of {len(df)} rows ({what}), e.g. row {int(np.argmax(drop.values))}")
+    if drop.any(): warnings.warn(f"{src}: dropped {int(drop.sum())} of {len(df)} rows ({what}), "
+                                 f"e.g. row {int(np.argmax(drop.values))}")
     return df[~drop]
 
 def _wrong_identity(df) -> pd.Series:
@@ -199,7 +216,8 @@ def split_by_person(df:pd.DataFrame, # Triplets with Anchor, Positive and Negati
     people = np.array(sorted({person_of(n) for n in df.Anchor}))
     n_valid = max(2, round(len(people)*valid_frac))
     if len(people) - n_valid < 2:
-        raise ValueError(f"Cannot split {len(people)} people with valid_frac={valid_frac}: each side needs at least two people to form triplets")
+        raise ValueError(f"Cannot split {len(people)} people with valid_frac={valid_frac}: "
+                         f"each side needs at least two people to form triplets")
     valid_people = set(rng.choice(people, n_valid, replace=False).tolist())
     parts = []
     for in_valid in (False, True):
@@ -224,15 +242,17 @@ def check_names(names, # Image names, relative to `img_dir`
                ):
     "Refuse names that lead out of `img_dir` (absolute, on a drive or share, or through `..`), opening no file"
     outside = [str(n) for n in names if _leaves(str(n))]
-    if outside: raise ValueError(f"{len(outside)} name(s) in {src} point outside the image directory {img_dir}, "
-                                 f"e.g. {outside[0]!r}: names must be relative paths inside it")
+    if outside: raise ValueError(f"{len(outside)} name(s) in {src} point outside the image "
+                                 f"directory {img_dir}, e.g. {outside[0]!r}: names must be "
+                                 f"relative paths inside it")
 
 def _check_images(names, img_dir:Path, src:str):
     "`check_names`, then: the folder and every named image exist"
     check_names(names, img_dir, src)
     if not img_dir.is_dir(): raise FileNotFoundError(f"Image directory {img_dir} does not exist")
     missing = [n for n in names if not (img_dir/n).is_file()]
-    if missing: raise FileNotFoundError(f"{len(missing)} image(s) in {src} are missing from {img_dir}, e.g. {missing[0]}")
+    if missing: raise FileNotFoundError(f"{len(missing)} image(s) in {src} are missing from "
+                                        f"{img_dir}, e.g. {missing[0]}")
 
 class ImageDataset(Dataset):
     "Images by name from `img_dir`, as normalised tensors; every image must exist"
@@ -258,7 +278,8 @@ class APN_Dataset(Dataset):
                 ):
         self.df = read_triplets(df)
         self.img_dir = Path(img_dir)
-        _check_images(pd.unique(self.df[TRIPLET_COLS].values.ravel()), self.img_dir, self.df.attrs['source'])
+        _check_images(pd.unique(self.df[TRIPLET_COLS].values.ravel()), self.img_dir,
+                      self.df.attrs['source'])
         self.tfm = image_transform(img_size, mean, std)
     def __len__(self): return len(self.df)
     def __getitem__(self, i):
@@ -278,28 +299,33 @@ def scan_images(names, # Image file names, relative to `img_dir`
     def problem(n):
         try: read_image(img_dir/n, max_pixels)
         except (ImageReadError, FileNotFoundError) as e: return str(e)
-    with ThreadPoolExecutor(threads) as ex: reasons = list(tqdm(ex.map(problem, names), total=len(names), desc='check images', leave=False))
+    with ThreadPoolExecutor(threads) as ex: reasons = list(tqdm(
+        ex.map(problem, names), total=len(names), desc='check images', leave=False))
     return {n: r for n, r in zip(names, reasons) if r is not None}
 
 def check_triplet_images(df:pd.DataFrame, # Triplets (from `read_triplets`)
                          img_dir:str|Path, # Folder holding the images
-                         skip_bad:bool=False, # Drop triplets with an unreadable image (with a warning) instead of raising
+                         skip_bad:bool=False, # Drop triplets with an unreadable image (and warn) instead of raising
                          max_pixels:int=MAX_PIXELS, # Larger images count as bad
                         ) -> pd.DataFrame:
     "The triplets whose three images all decode; an `ImageReadError` naming the bad files unless `skip_bad`"
     src = df.attrs.get('source', 'the triplet table')
-    bad = _unreadable(pd.unique(df[TRIPLET_COLS].values.ravel()), img_dir, src, 'triplets that use them', skip_bad, max_pixels)
+    bad = _unreadable(pd.unique(df[TRIPLET_COLS].values.ravel()), img_dir, src,
+                      'triplets that use them', skip_bad, max_pixels)
     if not bad: return df
-    out = _drop_rows(df, df[TRIPLET_COLS].isin(bad.keys()).any(axis=1), src, f'using {len(bad)} unreadable image(s)')
-    if out.empty: raise ImageReadError(f"Every triplet in {src} uses an unreadable image, e.g. {next(iter(bad.values()))}")
+    out = _drop_rows(df, df[TRIPLET_COLS].isin(bad.keys()).any(axis=1), src,
+                     f'using {len(bad)} unreadable image(s)')
+    if out.empty: raise ImageReadError(f"Every triplet in {src} uses an unreadable image, "
+                                       f"e.g. {next(iter(bad.values()))}")
     return out.reset_index(drop=True)
 
 def _unreadable(names, img_dir, src:str, rows:str, skip_bad:bool, max_pixels:int) -> dict[str, str]:
     "`scan_images`, raising an `ImageReadError` that names the bad files unless `skip_bad`"
     bad = scan_images(names, img_dir, max_pixels, src=src)
     if bad and not skip_bad:
-        raise ImageReadError(f"{len(bad)} image(s) used in {src} cannot be read, e.g. {next(iter(bad.values()))}. "
-                             f"Fix or remove them, or skip the {rows} (skip_bad=True, siamese_train --skip-bad-images)")
+        raise ImageReadError(f"{len(bad)} image(s) used in {src} cannot be read, "
+                             f"e.g. {next(iter(bad.values()))}. Fix or remove them, "
+                             f"or skip the {rows} (skip_bad=True, siamese_train --skip-bad-images)")
     return bad
 
 # %% ../nbs/00_data.ipynb #41771bc0
@@ -314,7 +340,8 @@ def list_images(folder:str|Path, # A folder of images
     if not folder.is_dir(): raise FileNotFoundError(f"Image directory {folder} does not exist")
     names = sorted(p.name for p in folder.iterdir()
                    if p.suffix.lower() in IMG_EXTS and not p.name.startswith('.') and p.is_file())
-    if not names and not empty_ok: raise ValueError(f"No images ({', '.join(sorted(IMG_EXTS))}) in {folder}")
+    if not names and not empty_ok: raise ValueError(f"No images ({', '.join(sorted(IMG_EXTS))}) "
+                                                    f"in {folder}")
     return names
 
 def identity_table(folder:str|Path, # Images with Market-1501 names, or one sub-folder of images per identity
@@ -325,23 +352,27 @@ def identity_table(folder:str|Path, # Images with Market-1501 names, or one sub-
     subdirs = sorted(p for p in folder.iterdir()
                      if p.is_dir() and not p.name.startswith('.') and list_images(p, empty_ok=True))
     if files and subdirs:
-        raise ValueError(f"{folder} mixes two layouts: images directly in it (e.g. {files[0]}) and sub-folders of images (e.g. {subdirs[0].name}/); "
+        raise ValueError(f"{folder} mixes two layouts: images directly in it (e.g. {files[0]}) and "
+                         f"sub-folders of images (e.g. {subdirs[0].name}/); "
                          "expected either Market-1501 named images or one sub-folder per identity")
     if files:
         rows = []
         for f in files:
             if _market_re.match(f) is None:
-                raise ValueError(f"{folder/f} is not a Market-1501 style name (expected PERSON_cCAMERA..., e.g. 0002_c1s1_000451_03.jpg); "
+                raise ValueError(f"{folder/f} is not a Market-1501 style name "
+                                 f"(expected PERSON_cCAMERA..., e.g. 0002_c1s1_000451_03.jpg); "
                                  "images of other kinds go in one sub-folder per identity")
             rows.append((f, *parse_market_name(f)))
     elif len(subdirs) == 1:
-        raise ValueError(f"{folder} holds one sub-folder of images, {subdirs[0].name}/, so one identity: nothing to tell apart. "
+        raise ValueError(f"{folder} holds one sub-folder of images, {subdirs[0].name}/, "
+                         f"so one identity: nothing to tell apart. "
                          f"If its images have Market-1501 names, point at {subdirs[0]} instead")
     elif subdirs:
         found = [(d.name, f) for d in subdirs for f in list_images(d)]
         with_cams = all(_market_re.match(f) for _, f in found)
         rows = [(f'{d}/{f}', d, parse_market_name(f)[1] if with_cams else -1) for d, f in found]
-    else: raise ValueError(f"No images ({', '.join(sorted(IMG_EXTS))}) in {folder} or in its sub-folders")
+    else: raise ValueError(f"No images ({', '.join(sorted(IMG_EXTS))}) in {folder} "
+                           f"or in its sub-folders")
     return pd.DataFrame(rows, columns=['name', 'pid', 'camid'])
 
 # %% ../nbs/00_data.ipynb #7bcc78fb
@@ -360,7 +391,8 @@ def split_identities(table:pd.DataFrame, # From `identity_table`
     people = np.array(sorted(table.pid[~special].unique(), key=str), dtype=object)
     n_valid = round(len(people)*valid_frac)
     if n_valid < 2 or len(people) - n_valid < 2:
-        raise ValueError(f"Cannot split {len(people)} identities with valid_frac={valid_frac}: each side needs at least two")
+        raise ValueError(f"Cannot split {len(people)} identities with valid_frac={valid_frac}: "
+                         f"each side needs at least two")
     valid_people = set(np.random.default_rng(seed).choice(people, n_valid, replace=False).tolist())
     in_valid = table.pid.isin(valid_people)
     return table[~in_valid & ~special].reset_index(drop=True), table[in_valid | special].reset_index(drop=True)
@@ -392,7 +424,8 @@ def train_transform(img_size:tuple=(128, 64), # (height, width) the model sees
     "PIL RGB image → augmented, normalised float tensor of shape (3, H, W)"
     tf = [T.Resize(tuple(img_size))] + [T.RandomHorizontalFlip()]*flip
     if pad: tf += [T.Pad(pad), T.RandomCrop(tuple(img_size))]
-    return T.Compose(tf + [T.ToTensor(), T.Normalize(mean, std)] + [T.RandomErasing(p=erase)]*(erase > 0))
+    return T.Compose(tf + [T.ToTensor(), T.Normalize(mean, std)]
+                     + [T.RandomErasing(p=erase)]*(erase > 0))
 
 class IdentityDataset(Dataset):
     "Images of an identity table with their identity as a class index 0…n-1 (`classes` lists the identities)"
@@ -416,4 +449,5 @@ def check_identity_images(table:pd.DataFrame, # From `identity_table`
     "The rows of `table` whose images decode; an `ImageReadError` naming the bad files unless `skip_bad`"
     src = f'the identity table of {img_dir}'
     bad = _unreadable(table.name, img_dir, src, 'images', skip_bad, max_pixels)
-    return _drop_rows(table, table.name.isin(bad.keys()), src, 'unreadable images').reset_index(drop=True)
+    return _drop_rows(table, table.name.isin(bad.keys()), src,
+                      'unreadable images').reset_index(drop=True)

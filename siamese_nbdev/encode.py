@@ -44,7 +44,7 @@ def encode_images(model:APN_Model, # The embedding model; its config sets input 
                   data_dir:str|Path, # Folder holding the images
                   batch_size:int|None=None, # Images per forward pass; default: `default_batch_size(device)`
                   device:str|torch.device|None=None, # Default: `get_device()`
-                  num_workers:int|None=None, # DataLoader worker processes decoding images; default: `default_workers(device)`
+                  num_workers:int|None=None, # DataLoader workers decoding images; default: `default_workers(device)`
                   fast:bool|None=None, # bf16 autocast (fp16 on a GPU without bf16); default: on CUDA only
                  ) -> np.ndarray:
     "Embeddings of the named images, shape (n, embed_size), float32"
@@ -54,8 +54,9 @@ def encode_images(model:APN_Model, # The embedding model; its config sets input 
     batch_size = batch_size or default_batch_size(device)
     cfg = model.config
     ds = ImageDataset(img_names, data_dir, cfg['img_size'], cfg['mean'], cfg['std'])
-    dl = DataLoader(ds, batch_size=batch_size, num_workers=num_workers, pin_memory=device.type == 'cuda',
-                    persistent_workers=False, prefetch_factor=4 if num_workers else None)
+    dl = DataLoader(ds, batch_size=batch_size, num_workers=num_workers,
+                    pin_memory=device.type == 'cuda', persistent_workers=False,
+                    prefetch_factor=4 if num_workers else None)
     model.to(device).eval()
     out = torch.empty((len(ds), cfg['embed_size']), dtype=torch.float32)
     i = 0
@@ -73,7 +74,8 @@ def get_encoding_csv(model:APN_Model, # The embedding model
                      num_workers:int|None=None, # DataLoader worker processes; default: `default_workers(device)`
                     ) -> pd.DataFrame:
     "The original's encoding table: column `Anchor` holds the image name, then one column per dimension"
-    return encodings_table(img_names, encode_images(model, img_names, data_dir, batch_size, device, num_workers))
+    return encodings_table(img_names,
+                           encode_images(model, img_names, data_dir, batch_size, device, num_workers))
 
 def encodings_table(names, # Image names, one per row of `emb`
                     emb:np.ndarray, # Embeddings (n, d)
@@ -98,11 +100,12 @@ ENC_FORMATS = ('.csv', '.npz')
 
 def _enc_format(path:Path) -> str:
     fmt = path.suffix.lower()
-    if fmt not in ENC_FORMATS: raise ValueError(f"{path}: encodings file names must end in {' or '.join(ENC_FORMATS)} (chooses the format)")
+    if fmt not in ENC_FORMATS: raise ValueError(f"{path}: encodings file names must end in "
+                                                f"{' or '.join(ENC_FORMATS)} (chooses the format)")
     return fmt
 
 def save_encodings(df_enc:pd.DataFrame, # A table from `get_encoding_csv`
-                   path:str|Path, # A `.csv` file (the original's table) or a `.npz` file (binary: names and float32 embeddings)
+                   path:str|Path, # A `.csv` (the original's table) or `.npz` file (binary: names, float32 embeddings)
                   ):
     "Write an encoding table, as CSV or as binary `.npz`, chosen by `path`'s extension"
     path = Path(path)
@@ -111,23 +114,31 @@ def save_encodings(df_enc:pd.DataFrame, # A table from `get_encoding_csv`
     if fmt == '.csv': df_enc.to_csv(path, index=False)
     else:
         with open(path, 'wb') as f:  # a file object: np.savez would otherwise append its own .npz
-            np.savez(f, names=df_enc.Anchor.to_numpy(str), embeddings=df_enc.iloc[:, 1:].to_numpy(np.float32))
+            np.savez(f, names=df_enc.Anchor.to_numpy(str),
+                     embeddings=df_enc.iloc[:, 1:].to_numpy(np.float32))
 
 def _load_npz(path:Path) -> tuple[np.ndarray, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as z: names, emb = z['names'], z['embeddings']
     except (OSError, ValueError, KeyError, EOFError) as e:
-        raise ValueError(f"{path} is not an encodings file: expected a .npz with arrays names and embeddings ({e})") from None
-    if emb.ndim != 2 or names.shape != (len(emb),) or not np.issubdtype(emb.dtype, np.floating) or names.dtype.kind != 'U':
-        raise ValueError(f"{path} is not an encodings file: expected names (n,) strings and embeddings (n, d) floats, got {names.shape} {names.dtype} and {emb.shape} {emb.dtype}")
+        raise ValueError(f"{path} is not an encodings file: expected a .npz with arrays names and "
+                         f"embeddings ({e})") from None
+    if (emb.ndim != 2 or names.shape != (len(emb),) or not np.issubdtype(emb.dtype, np.floating)
+        or names.dtype.kind != 'U'):
+        raise ValueError(f"{path} is not an encodings file: expected names (n,) strings and "
+                         f"embeddings (n, d) floats, "
+                         f"got {names.shape} {names.dtype} and {emb.shape} {emb.dtype}")
     if not np.isfinite(emb).all(): raise ValueError(f"{path} has non-finite embedding values")
     return names, emb.astype(np.float32, copy=False)
 
 def _load_csv(path:Path) -> pd.DataFrame:
     try: df = pd.read_csv(path)
-    except pd.errors.EmptyDataError: raise ValueError(f"{path} is empty: expected an Anchor column and one column per embedding dimension") from None
+    except pd.errors.EmptyDataError: raise ValueError(
+        f"{path} is empty: expected an Anchor column "
+        f"and one column per embedding dimension") from None
     if len(df.columns) < 2 or df.columns[0] != 'Anchor':
-        raise ValueError(f"{path} is not an encodings table: expected first column Anchor, then one column per embedding dimension")
+        raise ValueError(f"{path} is not an encodings table: expected first column Anchor, "
+                         f"then one column per embedding dimension")
     emb = df.iloc[:, 1:]
     if not all(np.issubdtype(t, np.number) for t in emb.dtypes) or emb.isna().any().any():
         raise ValueError(f"{path} has non-numeric or empty embedding values")

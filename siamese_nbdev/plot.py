@@ -16,7 +16,7 @@ __all__ = ['plot_closest_imgs', 'plot_losses']
 
 # %% ../nbs/06_plot.ipynb #6089666c
 def _new_figure(**kwargs) -> Figure:
-    "A figure made through pyplot (so a notebook's backend displays it when returned) and closed at once (so none pile up)"
+    "A figure made through pyplot (so a notebook's backend shows it when returned) and closed at once (so none pile up)"
     fig = plt.figure(**kwargs)
     plt.close(fig)
     return fig
@@ -38,7 +38,8 @@ def plot_closest_imgs(query:str|Path, # The query image file
                      ) -> Figure:
     "Figure of the query and its closest gallery images, each marked right/wrong when person ids are known"
     missing = [c for c in ('name', 'distance') if c not in closest.columns]
-    if missing: raise ValueError(f"`closest` needs columns name and distance (as closest_imgs returns); missing {', '.join(missing)}")
+    if missing: raise ValueError(f"`closest` needs columns name and distance "
+                                 f"(as closest_imgs returns); missing {', '.join(missing)}")
     query, data_dir, k = Path(query), Path(data_dir), len(closest)
     nrows = max(1, -(-k//ncols))
     fig = _new_figure(figsize=(1.4*(ncols+1.3), 2.9*nrows), layout='constrained')
@@ -60,7 +61,7 @@ def plot_closest_imgs(query:str|Path, # The query image file
     return fig
 
 # %% ../nbs/06_plot.ipynb #12e4b46b
-def plot_losses(history:pd.DataFrame, # One row per epoch, as `fit` returns: `epoch`, `train_loss`, then `valid_loss` or rank-k and `mAP`
+def plot_losses(history:pd.DataFrame, # `fit`'s per-epoch table: `epoch`, `train_loss`, `valid_loss` or rank-k and `mAP`
                 fname:str|Path|None=None, # Save the figure to this file
                ) -> Figure:
     "Training loss per epoch beside the validation loss (or rank-1 and mAP), with the best epoch marked"

@@ -126,7 +126,8 @@ def test_same_ranking(a:tuple, # (distances, items) of a ranking, closest first:
             far = ~((np.abs(x - y) <= tol) | (x == y))
             if far.any():
                 j = far.argmax()
-                raise AssertionError(f"Row {r}, rank {j}: distances {x[j]} and {y[j]} differ by more than {tol}")
+                raise AssertionError(f"Row {r}, rank {j}: distances {x[j]} and {y[j]} "
+                                     f"differ by more than {tol}")
             new = np.flatnonzero((np.diff(x) > 2*tol) | (np.diff(y) > 2*tol)) + 1  # ranks after a clear gap
             ends = [*new, len(x)] if complete else list(new)
             for s, e in zip([0, *ends], ends):  # groups of ranks whose order rounding may decide
@@ -151,14 +152,15 @@ def closest_imgs(img_enc:np.ndarray, # The query embedding (d,)
 def _faiss():
     try: import faiss
     except ImportError:
-        raise ImportError("FAISS is not installed: pip install 'siamese_nbdev[faiss]' (or pip install faiss-cpu)") from None
+        raise ImportError("FAISS is not installed: pip install 'siamese_nbdev[faiss]' "
+                          "(or pip install faiss-cpu)") from None
     return faiss
 
 def faiss_index(gallery:np.ndarray, # Gallery embeddings (n, d)
                 kind:str='flat', # 'flat' (exact), 'ivf' (inverted lists) or 'hnsw' (graph)
                 nlist:int|None=None, # 'ivf': number of clusters; default: about √n (1,000 for a million)
                 nprobe:int=32, # 'ivf': clusters visited per query (more: better recall, slower)
-                train_size:int|None=None, # 'ivf': rows (a random sample) the clusters are learnt from; default: 64 per cluster
+                train_size:int|None=None, # 'ivf': random rows the clusters are learnt from; default: 64 per cluster
                 M:int=32, # 'hnsw': links per node
                 ef_search:int=128, # 'hnsw': candidate list size per query (more: better recall, slower)
                 chunk_size:int=100_000, # Rows added per step: bounds the extra memory
@@ -174,7 +176,8 @@ def faiss_index(gallery:np.ndarray, # Gallery embeddings (n, d)
     elif kind == 'ivf':
         nlist = nlist or max(1, min(n // 39, int(np.sqrt(n))))  # FAISS wants ≥ 39 training rows per cluster
         index = faiss.IndexIVFFlat(faiss.IndexFlatL2(d), d, nlist)
-        rows = np.sort(np.random.default_rng(seed).choice(n, min(n, max(train_size or 64 * nlist, 39 * nlist)), replace=False))
+        rows = np.sort(np.random.default_rng(seed).choice(
+            n, min(n, max(train_size or 64 * nlist, 39 * nlist)), replace=False))
         index.cp.seed = seed
         index.train(np.ascontiguousarray(gallery[rows], dtype=np.float32))
         index.nprobe = nprobe
@@ -189,14 +192,16 @@ def faiss_search(index, # From `faiss_index` or `load_index`
                  extra:int=8, # With `gallery`: candidates beyond `k` re-checked
                  nprobe:int|None=None, # IVF: clusters visited per query; default: the index's own
                 ) -> tuple[np.ndarray, np.ndarray]:
-    "Nearest gallery rows by a FAISS index: (distances, indices), closest first: up to k for one query, (q, k) for a batch"
+    "Nearest gallery rows by a FAISS index: (distances, indices), closest first: ≤ k for one query, (q, k) for a batch"
     q = np.asarray(queries, dtype=np.float32)
     if q.ndim not in (1, 2) or q.shape[-1] != index.d:
-        raise ValueError(f"Query of shape {q.shape} does not match the index's {index.d}-d embeddings")
+        raise ValueError(f"Query of shape {q.shape} does not match the index's "
+                         f"{index.d}-d embeddings")
     q2 = np.ascontiguousarray(np.atleast_2d(q))
     k = min(k, index.ntotal)
     if gallery is not None and len(gallery) != index.ntotal:
-        raise ValueError(f"The index holds {index.ntotal} embeddings but the gallery has {len(gallery)}")
+        raise ValueError(f"The index holds {index.ntotal} embeddings "
+                         f"but the gallery has {len(gallery)}")
     params = _faiss().SearchParametersIVF(nprobe=nprobe) if nprobe else None
     d2, idx = index.search(q2, k if gallery is None else min(k + extra, index.ntotal), params=params)
     if gallery is None:  # FAISS gives squared distances, and FLT_MAX where it found nothing
@@ -220,4 +225,5 @@ def load_index(path:str|Path, # A file written by `save_index`
     path, faiss = Path(path), _faiss()
     if not path.is_file(): raise FileNotFoundError(f"FAISS index not found: {path}")
     try: return faiss.read_index(str(path))
-    except RuntimeError as e: raise ValueError(f"{path} is not a FAISS index: {str(e).splitlines()[0]}") from None
+    except RuntimeError as e: raise ValueError(f"{path} is not a FAISS index: "
+                                               f"{str(e).splitlines()[0]}") from None
