@@ -293,8 +293,9 @@ def siamese_evaluate(argv=None):
 # %% ../nbs/07_cli.ipynb #6aa16c0b
 def demo_parser() -> argparse.ArgumentParser:
     "`siamese_demo`'s arguments"
-    p = argparse.ArgumentParser(prog='siamese_demo', description="Train briefly on the sample that ships with the package, "
-                                "score that model and the shipped trained one on people neither saw, plot a query's closest images.")
+    p = argparse.ArgumentParser(prog='siamese_demo',
+                                description="Train briefly on the sample that ships with the package, score that model "
+                                "and the shipped trained one on people neither saw, plot a query's closest images.")
     p.add_argument('--out', default='siamese_demo_output', help='output folder (default: ./siamese_demo_output)')
     p.add_argument('--epochs', type=int, default=6, help="epochs of the short training (default: 6)")
     p.add_argument('--device', help='cuda, mps or cpu (default: the best available)')
@@ -315,8 +316,10 @@ def siamese_demo(argv=None):
     models = {f"trained here: the tutorial's recipe, {a.epochs} epochs on {len(others)} other people "
               f"({time.time() - t0:.0f} s)": load_model(out/'run'/'best_model.pt', device),
               'shipped: MARKET_MODEL, the default recipe on 521 Market-1501 people': load_model(MARKET_MODEL, device)}
-    print(f"\nOn the sample's {test.pid.nunique()} people that neither model saw ({len(test)} images, Market-1501 rule):")
-    for what, model in models.items(): print(f"  {format_metrics(evaluate(model, sample/'train', device=device, table=test))}  {what}")
+    print(f"\nOn the sample's {test.pid.nunique()} people that neither model saw "
+          f"({len(test)} images, Market-1501 rule):")
+    for what, model in models.items():
+        print(f"  {format_metrics(evaluate(model, sample/'train', device=device, table=test))}  {what}")
     emb = encode_images(model, test.name, sample/'train', device=device)  # the shipped model's
     save_encodings(encodings_table(test.name, emb), out/'database.csv')
     query = market_query_gallery(test)[0].name[0]

@@ -98,3 +98,11 @@ def test_machine_paths_are_found():
     for fine in ['siamese_train --data path/to/Person-Re-Id-Dataset', 'nbs/02_train.ipynb', 'docs/images/x.png',
                  '<img src="data:image/png;base64,AAAA/work/AAAA">', 'run/best_model.pt', 'tempfile.mkdtemp()']:
         assert bd.machine_paths(fine, 'p.html') == [], fine
+
+def test_code_lines_fit():
+    "Code in the notebooks fits the docs' code boxes: no line over 120 characters"
+    long = [f'{nb.name} cell {i}: {len(l)} characters: {l[:60]}...'
+            for nb in sorted((ROOT/'nbs').glob('*.ipynb'))
+            for i, c in enumerate(nbformat.read(nb, as_version=4).cells) if c.cell_type == 'code'
+            for l in c.source.splitlines() if len(l) > 120]
+    assert not long, '\n'.join(long)
