@@ -13,27 +13,9 @@ import siamese_nbdev
 from .data import normalization_for
 
 # %% auto #0
-__all__ = ['LITE0_IMAGENET', 'MARKET_MODEL', 'read_state_dict', 'PretrainedWeightsError', 'create_backbone',
+__all__ = ['LITE0_IMAGENET', 'MARKET_MODEL', 'PretrainedWeightsError', 'create_backbone', 'read_state_dict',
            'lite0_imagenet_weights', 'weights_normalization', 'remove_last_downsampling', 'freeze_early_layers',
            'APN_Model', 'atomic_save', 'save_checkpoint', 'load_checkpoint', 'load_model']
-
-# %% ../nbs/01_model.ipynb #097a837f
-def read_state_dict(path:str|Path, # A `.safetensors` or PyTorch file: a state dict, or a dict with a `state_dict` key
-                   ) -> dict:
-    "Load tensors from `path` without running any code from it"
-    path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"Weights file not found: {path}")
-    try:
-        if path.suffix == '.safetensors': return load_safetensors(path)
-        sd = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e:
-        raise ValueError(f"Cannot load weights from {path}: "
-                         "only safetensors files and PyTorch files of plain tensors are accepted "
-                         f"({str(e).splitlines()[0]})") from None
-    if isinstance(sd, dict) and isinstance(sd.get('state_dict'), dict): sd = sd['state_dict']
-    if not isinstance(sd, dict): raise ValueError(f"{path} holds a {type(sd).__name__}, "
-                                                  "expected a state dict")
-    return sd
 
 # %% ../nbs/01_model.ipynb #5df9e30a
 class PretrainedWeightsError(RuntimeError):
@@ -79,6 +61,24 @@ def _load_weights(net:nn.Module, sd:dict, src):
                          f"(e.g. {missing[:1]}), {len(unexpected)} unexpected "
                          f"(e.g. {unexpected[:1]})")
     return net
+
+# %% ../nbs/01_model.ipynb #097a837f
+def read_state_dict(path:str|Path, # A `.safetensors` or PyTorch file: a state dict, or a dict with a `state_dict` key
+                   ) -> dict:
+    "Load tensors from `path` without running any code from it"
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"Weights file not found: {path}")
+    try:
+        if path.suffix == '.safetensors': return load_safetensors(path)
+        sd = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as e:
+        raise ValueError(f"Cannot load weights from {path}: "
+                         "only safetensors files and PyTorch files of plain tensors are accepted "
+                         f"({str(e).splitlines()[0]})") from None
+    if isinstance(sd, dict) and isinstance(sd.get('state_dict'), dict): sd = sd['state_dict']
+    if not isinstance(sd, dict): raise ValueError(f"{path} holds a {type(sd).__name__}, "
+                                                  "expected a state dict")
+    return sd
 
 # %% ../nbs/01_model.ipynb #9568589f
 LITE0_IMAGENET = 'lite0-imagenet'  # `weights=` name of the offline EfficientNet-Lite0 ImageNet weights

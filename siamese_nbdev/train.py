@@ -17,9 +17,9 @@ from .data import (APN_Dataset, read_triplets, split_by_person, check_triplet_im
 from .model import APN_Model, atomic_save, save_checkpoint, load_checkpoint
 
 # %% auto #0
-__all__ = ['get_device', 'init_distributed', 'is_main_process', 'triplet_dataloaders', 'train_fn', 'eval_fn', 'triplet_losses',
-           'rng_states', 'set_rng_states', 'lr_schedule', 'fit', 'PKSampler', 'batch_hard_triplet_loss', 'ReIDLoss',
-           'identity_dataloaders']
+__all__ = ['get_device', 'is_main_process', 'triplet_dataloaders', 'train_fn', 'eval_fn', 'triplet_losses', 'PKSampler',
+           'batch_hard_triplet_loss', 'ReIDLoss', 'identity_dataloaders', 'lr_schedule', 'rng_states', 'set_rng_states',
+           'fit', 'init_distributed']
 
 # %% ../nbs/02_train.ipynb #e2a049f5
 def get_device(device:str|torch.device|None=None, # 'cuda', 'mps', 'cpu', ...; default: the best available
@@ -30,19 +30,7 @@ def get_device(device:str|torch.device|None=None, # 'cuda', 'mps', 'cpu', ...; d
     if getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available(): return torch.device('mps')
     return torch.device('cpu')
 
-# %% ../nbs/02_train.ipynb #cf2d2426
-def init_distributed(device:str|torch.device|None=None, # As for `get_device`
-                    ) -> torch.device:
-    "Join the process group `torchrun` describes, if any; the device this process should use"
-    device = get_device(device)
-    if int(os.environ.get('WORLD_SIZE', 1)) > 1 and not dist.is_initialized():
-        if device.type == 'cuda':
-            device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0)))
-            torch.cuda.set_device(device)
-        # NCCL takes no CPU tensors: gloo beside it sums the losses and flags kept on the CPU
-        dist.init_process_group('cpu:gloo,cuda:nccl' if device.type == 'cuda' else 'gloo')
-    return device
-
+# %% ../nbs/02_train.ipynb #2ef29240
 def is_main_process() -> bool:
     "True in the process that writes checkpoints and logs: rank 0, or the only process"
     return not dist.is_initialized() or dist.get_rank() == 0
@@ -169,23 +157,90 @@ def triplet_losses(model:nn.Module, # The embedding model
             per_batch.append(torch.relu(d_ap - d_an + margin).cpu())
     return torch.cat(per_batch)
 
-# %% ../nbs/02_train.ipynb #8e15369e
-def rng_states() -> dict:
-    "The states of Python's, NumPy's and PyTorch's (CPU and CUDA) global random generators, as plain values"
-    kind, keys, pos, has_gauss, gauss = np.random.get_state()
-    return dict(python=random.getstate(),
-                numpy=[kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss],
-                torch=torch.get_rng_state(),
-                cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [])
+# %% ../nbs/02_train.ipynb #582b2242
+class PKSampler(torch.utils.data.Sampler):
+    "Batches of `p` identities × `k` of their images, each image used about once an epoch (repeated if fewer than `k`)"
+    def __init__(self, labels, # Identity label of each item of the dataset
+                 p:int=16, # Identities per batch
+                 k:int=4, # Images per identity per batch
+                 seed:int=42, # Seed of the generator (the same in every process)
+                ):
+        self.labels, self.p, self.k = torch.as_tensor(labels), p, k
+        self.by_id = [torch.nonzero(self.labels == l).flatten() for l in self.labels.unique()]
+        if len(self.by_id) < p: raise ValueError(f"PK sampling with p={p} needs at least {p} "
+                                                 f"identities; the data has {len(self.by_id)}")
+        self.rank, self.world = (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
+        self.generator = torch.Generator().manual_seed(seed)
+    def __len__(self): return sum(max(1, len(ix)//self.k) for ix in self.by_id)//self.p//self.world
+    def _groups(self, g) -> list[list]:
+        "Each identity's images, shuffled, in groups of `k`"
+        out = []
+        for ix in self.by_id:
+            if len(ix) < self.k: ix = ix[torch.randint(len(ix), (self.k,), generator=g)]
+            ix = ix[torch.randperm(len(ix), generator=g)]
+            out.append(list(ix[:len(ix)//self.k*self.k].view(-1, self.k)))
+        return out
+    def __iter__(self):
+        groups, batches = self._groups(self.generator), []
+        while len(alive := [i for i, gr in enumerate(groups) if gr]) >= self.p:
+            pick = torch.randperm(len(alive), generator=self.generator)[:self.p]
+            batches.append(torch.cat([groups[alive[i]].pop() for i in pick]).tolist())
+        yield from batches[self.rank::self.world][:len(batches)//self.world]  # the same number in every process
 
-def set_rng_states(states:dict, # From `rng_states`
-                  ):
-    "Restore the global random generators from `rng_states()`"
-    random.setstate(states['python'])
-    kind, keys, pos, has_gauss, gauss = states['numpy']
-    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
-    torch.set_rng_state(states['torch'])
-    if states['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(states['cuda'])
+# %% ../nbs/02_train.ipynb #317af696
+def batch_hard_triplet_loss(emb:torch.Tensor, # Embeddings (B, d)
+                            labels:torch.Tensor, # Identity of each (B,)
+                            margin:float=0.3, # Required gap between the hardest negative and the hardest positive
+                           ) -> torch.Tensor:
+    "Mean over the batch of max(0, farthest positive − closest negative + margin)"
+    d2 = (emb*emb).sum(1, keepdim=True) + (emb*emb).sum(1) - 2*emb@emb.T
+    d = d2.clamp_min(1e-12).sqrt()
+    same = labels[:, None] == labels[None]
+    hardest_pos = (d*same).max(1).values
+    hardest_neg = d.masked_fill(same, math.inf).min(1).values
+    return torch.relu(hardest_pos - hardest_neg + margin).mean()
+
+class ReIDLoss(nn.Module):
+    "Batch-hard triplet loss on L2-normalised embeddings + label-smoothed identity loss through the BNNeck"
+    def __init__(self, n_ids:int, # Number of training identities
+                 embed_size:int=512, # The model's embedding size
+                 margin:float=0.3, # Batch-hard triplet margin (on unit-length embeddings)
+                 label_smoothing:float=0.1, # Of the identity loss
+                 id_weight:float=1., # Weight of the identity loss; 0: triplet loss only
+                ):
+        super().__init__()
+        self.margin, self.id_weight = margin, id_weight
+        self.classifier = nn.Linear(embed_size, n_ids, bias=False)
+        nn.init.normal_(self.classifier.weight, std=0.001)
+        self.ce = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+    def forward(self, outputs, # `model(images, features=True)`: (embedding, features before the neck, after it)
+                labels, # Identity class of each image
+               ):
+        emb, f, n = outputs
+        return (batch_hard_triplet_loss(nn.functional.normalize(f, dim=1), labels, self.margin)
+                + self.id_weight*self.ce(self.classifier(n), labels))
+
+# %% ../nbs/02_train.ipynb #134bd984
+def identity_dataloaders(img_dir:str|Path, # Market-1501 named images, or one sub-folder per identity
+                         config:dict, # The model's config: `img_size`, `mean`, `std` are used
+                         p:int=16, # Identities per batch
+                         k:int=4, # Images per identity per batch
+                         valid_frac:float=0.2, # Fraction of the identities held out for validation
+                         seed:int=42, # Seed for the split and the batches
+                         num_workers:int=0, # DataLoader worker processes
+                         augment:bool=True, # Flip, pad-and-crop and erase the training images
+                         skip_bad_images:bool=False, # Leave out unreadable images (with a warning) instead of stopping
+                         table:pd.DataFrame|None=None, # Only these rows of `identity_table(img_dir)`, e.g. some people
+                        ) -> tuple[DataLoader, pd.DataFrame]:
+    "P×K batches of (images, identity labels) from the training identities, and the table of the held-out ones"
+    train_t, valid_t = split_identities(identity_table(img_dir) if table is None else table, valid_frac, seed)
+    train_t = check_identity_images(train_t, img_dir, skip_bad_images)
+    size, mean, std = config['img_size'], config['mean'], config['std']
+    ds = IdentityDataset(train_t, img_dir,
+                         train_transform(size, mean, std) if augment else image_transform(size, mean, std))
+    dl = DataLoader(ds, batch_sampler=PKSampler(ds.labels, p, k, seed), num_workers=num_workers,
+                    pin_memory=torch.cuda.is_available())
+    return dl, valid_t
 
 # %% ../nbs/02_train.ipynb #ad974f9f
 def lr_schedule(optimizer:torch.optim.Optimizer, # Its learning rate is the peak (a resumed one's `initial_lr`)
@@ -204,6 +259,24 @@ def lr_schedule(optimizer:torch.optim.Optimizer, # Its learning rate is the peak
         return 0.5*(1 + math.cos(math.pi*(e - warmup_epochs)/max(1, epochs - warmup_epochs)))
     for g in optimizer.param_groups: g.setdefault('initial_lr', g['lr'])  # the peak, kept by a resumed optimizer
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor, last_epoch=done - 1)
+
+# %% ../nbs/02_train.ipynb #8e15369e
+def rng_states() -> dict:
+    "The states of Python's, NumPy's and PyTorch's (CPU and CUDA) global random generators, as plain values"
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    return dict(python=random.getstate(),
+                numpy=[kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss],
+                torch=torch.get_rng_state(),
+                cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [])
+
+def set_rng_states(states:dict, # From `rng_states`
+                  ):
+    "Restore the global random generators from `rng_states()`"
+    random.setstate(states['python'])
+    kind, keys, pos, has_gauss, gauss = states['numpy']
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+    torch.set_rng_state(states['torch'])
+    if states['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(states['cuda'])
 
 # %% ../nbs/02_train.ipynb #6f5cc5b3
 def _ddp(model:nn.Module, device:torch.device) -> nn.Module:
@@ -290,87 +363,15 @@ def fit(model:APN_Model, # The embedding model
               + (' (best)' if improved else ''))
     return pd.DataFrame(history)
 
-# %% ../nbs/02_train.ipynb #582b2242
-class PKSampler(torch.utils.data.Sampler):
-    "Batches of `p` identities × `k` of their images, each image used about once an epoch (repeated if fewer than `k`)"
-    def __init__(self, labels, # Identity label of each item of the dataset
-                 p:int=16, # Identities per batch
-                 k:int=4, # Images per identity per batch
-                 seed:int=42, # Seed of the generator (the same in every process)
-                ):
-        self.labels, self.p, self.k = torch.as_tensor(labels), p, k
-        self.by_id = [torch.nonzero(self.labels == l).flatten() for l in self.labels.unique()]
-        if len(self.by_id) < p: raise ValueError(f"PK sampling with p={p} needs at least {p} "
-                                                 f"identities; the data has {len(self.by_id)}")
-        self.rank, self.world = (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
-        self.generator = torch.Generator().manual_seed(seed)
-    def __len__(self): return sum(max(1, len(ix)//self.k) for ix in self.by_id)//self.p//self.world
-    def _groups(self, g) -> list[list]:
-        "Each identity's images, shuffled, in groups of `k`"
-        out = []
-        for ix in self.by_id:
-            if len(ix) < self.k: ix = ix[torch.randint(len(ix), (self.k,), generator=g)]
-            ix = ix[torch.randperm(len(ix), generator=g)]
-            out.append(list(ix[:len(ix)//self.k*self.k].view(-1, self.k)))
-        return out
-    def __iter__(self):
-        groups, batches = self._groups(self.generator), []
-        while len(alive := [i for i, gr in enumerate(groups) if gr]) >= self.p:
-            pick = torch.randperm(len(alive), generator=self.generator)[:self.p]
-            batches.append(torch.cat([groups[alive[i]].pop() for i in pick]).tolist())
-        yield from batches[self.rank::self.world][:len(batches)//self.world]  # the same number in every process
-
-# %% ../nbs/02_train.ipynb #317af696
-def batch_hard_triplet_loss(emb:torch.Tensor, # Embeddings (B, d)
-                            labels:torch.Tensor, # Identity of each (B,)
-                            margin:float=0.3, # Required gap between the hardest negative and the hardest positive
-                           ) -> torch.Tensor:
-    "Mean over the batch of max(0, farthest positive − closest negative + margin)"
-    d2 = (emb*emb).sum(1, keepdim=True) + (emb*emb).sum(1) - 2*emb@emb.T
-    d = d2.clamp_min(1e-12).sqrt()
-    same = labels[:, None] == labels[None]
-    hardest_pos = (d*same).max(1).values
-    hardest_neg = d.masked_fill(same, math.inf).min(1).values
-    return torch.relu(hardest_pos - hardest_neg + margin).mean()
-
-class ReIDLoss(nn.Module):
-    "Batch-hard triplet loss on L2-normalised embeddings + label-smoothed identity loss through the BNNeck"
-    def __init__(self, n_ids:int, # Number of training identities
-                 embed_size:int=512, # The model's embedding size
-                 margin:float=0.3, # Batch-hard triplet margin (on unit-length embeddings)
-                 label_smoothing:float=0.1, # Of the identity loss
-                 id_weight:float=1., # Weight of the identity loss; 0: triplet loss only
-                ):
-        super().__init__()
-        self.margin, self.id_weight = margin, id_weight
-        self.classifier = nn.Linear(embed_size, n_ids, bias=False)
-        nn.init.normal_(self.classifier.weight, std=0.001)
-        self.ce = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
-    def forward(self, outputs, # `model(images, features=True)`: (embedding, features before the neck, after it)
-                labels, # Identity class of each image
-               ):
-        emb, f, n = outputs
-        return (batch_hard_triplet_loss(nn.functional.normalize(f, dim=1), labels, self.margin)
-                + self.id_weight*self.ce(self.classifier(n), labels))
-
-# %% ../nbs/02_train.ipynb #134bd984
-def identity_dataloaders(img_dir:str|Path, # Market-1501 named images, or one sub-folder per identity
-                         config:dict, # The model's config: `img_size`, `mean`, `std` are used
-                         p:int=16, # Identities per batch
-                         k:int=4, # Images per identity per batch
-                         valid_frac:float=0.2, # Fraction of the identities held out for validation
-                         seed:int=42, # Seed for the split and the batches
-                         num_workers:int=0, # DataLoader worker processes
-                         augment:bool=True, # Flip, pad-and-crop and erase the training images
-                         skip_bad_images:bool=False, # Leave out unreadable images (with a warning) instead of stopping
-                         table:pd.DataFrame|None=None, # Only these rows of `identity_table(img_dir)`, e.g. some people
-                        ) -> tuple[DataLoader, pd.DataFrame]:
-    "P×K batches of (images, identity labels) from the training identities, and the table of the held-out ones"
-    train_t, valid_t = split_identities(identity_table(img_dir) if table is None else table, valid_frac, seed)
-    train_t = check_identity_images(train_t, img_dir, skip_bad_images)
-    size, mean, std = config['img_size'], config['mean'], config['std']
-    ds = IdentityDataset(train_t, img_dir,
-                         train_transform(size, mean, std) if augment else image_transform(size, mean, std))
-    dl = DataLoader(ds, batch_sampler=PKSampler(ds.labels, p, k, seed), num_workers=num_workers,
-                    pin_memory=torch.cuda.is_available())
-    return dl, valid_t
+# %% ../nbs/02_train.ipynb #cf2d2426
+def init_distributed(device:str|torch.device|None=None, # As for `get_device`
+                    ) -> torch.device:
+    "Join the process group `torchrun` describes, if any; the device this process should use"
+    device = get_device(device)
+    if int(os.environ.get('WORLD_SIZE', 1)) > 1 and not dist.is_initialized():
+        if device.type == 'cuda':
+            device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0)))
+            torch.cuda.set_device(device)
+        # NCCL takes no CPU tensors: gloo beside it sums the losses and flags kept on the CPU
+        dist.init_process_group('cpu:gloo,cuda:nccl' if device.type == 'cuda' else 'gloo')
+    return device
