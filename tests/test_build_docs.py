@@ -91,6 +91,12 @@ def test_missing_figures_are_found():
     assert [b.split(':')[0] for b in bad] == ['nbs/x.ipynb cell 1 (plot_closest_imgs(q, closest))', 'nbs/x.ipynb cell 2 (fig, ax = plt.subplots())']
     assert 'text only' in bad[0] and 'no output saved' in bad[1]
 
+def test_raw_markdown_is_found():
+    nested = '(<a href="model.html#f"><code>f</code></a>](model.html#f)) and'
+    assert len(bd.raw_markdown(f'<p>the layers {nested}</p>', 'cli.html')) == 1
+    assert len(bd.raw_markdown('<p>see [the model](model.html#apn_model)</p>', 'cli.html')) == 1
+    assert bd.raw_markdown('<p>see <a href="model.html#apn_model">the model</a> and x[0](y)</p>', 'cli.html') == []
+
 def test_machine_paths_are_found():
     for shown in ['/work/shared/data/Person-Re-Id-Dataset cpu', 'best checkpoint: /tmp/tmpxiy2uyg1/best_model.pt',
                   'siamese_train --data ../shared/data/x', 'C:\\Users\\ann\\x.jpg', 'in /home/ann/x.py, line 3']:

@@ -346,10 +346,18 @@ def broken_links(src:Path, # A page or README.md
 def page_links(page:Path) -> list: return re.findall(r'(?:href|src)="([^"]+)"', page.read_text(encoding='utf-8'))
 def readme_links(readme:Path) -> list: return re.findall(r'\]\(([^)\s]+)\)', readme.read_text(encoding='utf-8'))
 
+_re_raw_link = re.compile(r'</a>\]\(|\]\([\w./-]+\.html(#[^)]*)?\)')
+
+def raw_markdown(page:str, # A built page's HTML
+                 src:str, # Its name, for messages
+                ) -> list:
+    "Markdown links the page shows as text, e.g. an automatic link nested in a hand-written one"
+    return [f'{src}: shows raw markdown, ...{page[max(0, m.start()-60):m.end()+20]!r}...' for m in _re_raw_link.finditer(page)]
+
 def check_built(docs:Path, readme:Path) -> list:
-    "Everything wrong with the built pages and README.md: links that lead nowhere and machine paths"
+    "Everything wrong with the built pages and README.md: links that lead nowhere, raw markdown, machine paths"
     pages = sorted(docs.rglob('*.html'))
-    bad = [b for p in pages for b in broken_links(p, page_links(p))]
+    bad = [b for p in pages for b in broken_links(p, page_links(p)) + raw_markdown(p.read_text(encoding='utf-8'), p.name)]
     if readme.exists(): bad += broken_links(readme, readme_links(readme))
     return bad + [b for f in pages + [readme] if f.exists() for b in machine_paths(f.read_text(encoding='utf-8'), f.name)]
 
