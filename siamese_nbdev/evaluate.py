@@ -12,7 +12,7 @@ from .encode import encode_images
 from .search import euclidean_distance
 
 # %% auto #0
-__all__ = ['evaluate_ranking', 'format_metrics', 'market_query_gallery', 'market_gallery', 'evaluate_embeddings',
+__all__ = ['evaluate_ranking', 'format_metrics', 'market_query_gallery', 'evaluate_embeddings', 'market_gallery',
            'bootstrap_metrics', 'evaluate']
 
 # %% ../nbs/05_evaluate.ipynb #e23055d4
@@ -85,17 +85,6 @@ def market_query_gallery(table:pd.DataFrame, # From `identity_table`: `name`, `p
     queries = gallery.loc[first].assign(gallery_idx=first).reset_index(drop=True)
     return queries, gallery
 
-# %% ../nbs/05_evaluate.ipynb #c0cdbe93
-def market_gallery(table:pd.DataFrame, # From `identity_table`
-                   query:str, # The query's `name` in `table`
-                  ) -> pd.DataFrame:
-    "The rows `query` is ranked against by the Market-1501 rule: not junk, not itself, not its person from its camera"
-    q = table[table.name == query]
-    if len(q) != 1: raise ValueError(f"{query!r} is not a name of the table ({len(q)} rows have it)")
-    pid, cam = q.pid.iloc[0], q.camid.iloc[0]
-    same = (table.pid == pid) & ((table.name == query) | ((table.camid == cam) & (cam >= 0)))
-    return table[~same & ~pid_is(table.pid, JUNK_PID)]
-
 # %% ../nbs/05_evaluate.ipynb #18766e0a
 def evaluate_embeddings(emb:np.ndarray, # Embeddings (n, d) of the table's images, in the table's order
                         table:pd.DataFrame, # From `identity_table`
@@ -109,6 +98,17 @@ def evaluate_embeddings(emb:np.ndarray, # Embeddings (n, d) of the table's image
     return evaluate_ranking(g_emb[queries.gallery_idx], queries.pid.to_numpy(), queries.camid.to_numpy(),
                             g_emb, gallery.pid.to_numpy(), gallery.camid.to_numpy(),
                             queries.gallery_idx.to_numpy(), ks, per_query=per_query)
+
+# %% ../nbs/05_evaluate.ipynb #c0cdbe93
+def market_gallery(table:pd.DataFrame, # From `identity_table`
+                   query:str, # The query's `name` in `table`
+                  ) -> pd.DataFrame:
+    "The rows `query` is ranked against by the Market-1501 rule: not junk, not itself, not its person from its camera"
+    q = table[table.name == query]
+    if len(q) != 1: raise ValueError(f"{query!r} is not a name of the table ({len(q)} rows have it)")
+    pid, cam = q.pid.iloc[0], q.camid.iloc[0]
+    same = (table.pid == pid) & ((table.name == query) | ((table.camid == cam) & (cam >= 0)))
+    return table[~same & ~pid_is(table.pid, JUNK_PID)]
 
 # %% ../nbs/05_evaluate.ipynb #697c1206
 def bootstrap_metrics(per_query:pd.DataFrame, # `per_query` of `evaluate_ranking`: `pid`, `first_hit`, `ap`
