@@ -313,7 +313,8 @@ def siamese_demo(argv=None):
     with tempfile.TemporaryDirectory() as tmp:  # the sample without the test people, to train on
         siamese_train(['--data', str(write_subset(sample, Path(tmp)/'data', others)), '--out', str(out/'run'),
                        '--epochs', str(a.epochs), '--recipe', 'original', '--overwrite', '--device', str(device)])
-    models = {f"trained here: the tutorial's recipe, {a.epochs} epochs on {len(others)} other people "
+    epochs = f"{a.epochs} epoch{'s' * (a.epochs != 1)}"
+    models = {f"trained here: the tutorial's recipe, {epochs} on {len(others)} other people "
               f"({time.time() - t0:.0f} s)": load_model(out/'run'/'best_model.pt', device),
               'shipped: MARKET_MODEL, the default recipe on 521 Market-1501 people': load_model(MARKET_MODEL, device)}
     print(f"\nOn the sample's {test.pid.nunique()} people that neither model saw "
