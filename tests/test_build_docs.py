@@ -86,10 +86,15 @@ def test_missing_figures_are_found():
         new('plot_closest_imgs(q, closest)', outputs=[as_text]),  # saved as text only
         new('fig, ax = plt.subplots()\nax.imshow(img)'),  # never run
         new('#| eval: false\nplt.plot(x)'),  # not run on purpose: not shown, not a figure
-        new('x = 1 + 1')])
+        new('x = 1 + 1'),
+        new('def browse(q):\n    fig = plt.figure()\n    return plot_closest_imgs(q, c, d)'),  # defines, draws nothing
+        new('fig = plot_closest_imgs(q, c, d)\ntest_eq(len(fig.axes), 6)'),  # a test of the figure, not a display
+        new('plot_losses(history)')])  # run without its figure saved
     bad = bd.missing_figures(nb, 'nbs/x.ipynb')
-    assert [b.split(':')[0] for b in bad] == ['nbs/x.ipynb cell 1 (plot_closest_imgs(q, closest))', 'nbs/x.ipynb cell 2 (fig, ax = plt.subplots())']
-    assert 'text only' in bad[0] and 'no output saved' in bad[1]
+    assert [b.split(':')[0] for b in bad] == ['nbs/x.ipynb cell 1 (plot_closest_imgs(q, closest))',
+                                              'nbs/x.ipynb cell 2 (fig, ax = plt.subplots())',
+                                              'nbs/x.ipynb cell 7 (plot_losses(history))']
+    assert 'text only' in bad[0] and 'no image saved' in bad[1]
 
 def test_raw_markdown_is_found():
     nested = '(<a href="model.html#f"><code>f</code></a>](model.html#f)) and'

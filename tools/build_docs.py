@@ -27,7 +27,7 @@ and Quarto: `.github/workflows/deploy.yaml` runs fastai's quarto-ghp workflow (`
 
 Usage, from the repo root:  python tools/build_docs.py [--cached]
 """
-import argparse, html, os, posixpath, re, sys, time
+import argparse, ast, html, os, posixpath, re, sys, time
 from urllib.parse import unquote, urlsplit
 from pathlib import Path
 
@@ -298,7 +298,15 @@ def write_readme(nb, fm:dict, docs:Path) -> list:
 
 # ---- what a reader sees: the build stops on a figure missing from its page, a link that leads nowhere, a machine path
 _re_fig_text = re.compile(r'^<(Figure size|matplotlib\.)')
-_re_plots = re.compile(r'\bplt\.|\bplot_\w*\(|\.imshow\(|\bshow_\w*\(|\.plot\(')
+_re_plots = re.compile(r'\bplot_\w*\(|\bbrowse\(|\bshow_\w*\(')
+
+def makes_figure(code:str) -> bool:
+    "Would running `code` show a figure? It draws with pyplot outside a function, or its last line returns a plot"
+    try: body = ast.parse(code).body
+    except SyntaxError: return False
+    top = [n for n in body if not isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom))]
+    if any('plt.' in ast.unparse(n) for n in top): return True
+    return bool(body) and isinstance(body[-1], ast.Expr) and bool(_re_plots.search(ast.unparse(body[-1])))
 
 def missing_figures(nb, # A processed notebook, its `#|` directives still in the cells
                     src:str, # The notebook, for messages
@@ -314,7 +322,7 @@ def missing_figures(nb, # A processed notebook, its `#|` directives still in the
         as_text = [d for d in datas if _re_fig_text.match(d.get('text/plain', '')) and not any(k.startswith('image/') for k in d)]
         first = code.strip().splitlines()[0][:60] if code.strip() else ''
         if as_text: bad.append(f'{src} cell {i} ({first}): a figure saved as text only, {as_text[0]["text/plain"]!r}')
-        elif not c.outputs and _re_plots.search(code): bad.append(f'{src} cell {i} ({first}): plots, but has no output saved')
+        elif not images and makes_figure(code): bad.append(f'{src} cell {i} ({first}): plots, but has no image saved')
     return bad
 
 _re_machine = re.compile(r'(?<![\w.])(/work/|/home/|/root/|/Users/|/tmp/tmp|/private/var/|\.\./shared/|[A-Z]:\\Users\\)')
