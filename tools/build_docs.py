@@ -298,7 +298,7 @@ def write_readme(nb, fm:dict, docs:Path) -> list:
 
 # ---- what a reader sees: the build stops on a figure missing from its page, a link that leads nowhere, a machine path
 _re_fig_text = re.compile(r'^<(Figure size|matplotlib\.)')
-_re_plots = re.compile(r'\bplot_\w*\(|\bbrowse\(|\bshow_\w*\(')
+_re_plots = re.compile(r'\bplot_\w*\(|\bbrowse\(')
 
 def makes_figure(code:str) -> bool:
     "Would running `code` show a figure? It draws with pyplot outside a function, or its last line returns a plot"
