@@ -230,7 +230,7 @@ a { color: #2780e3; text-decoration: none; } a:hover { text-decoration: underlin
 .sidebar li a { display: block; padding: .25rem .5rem; border-radius: 4px; color: #495057; }
 .sidebar li a.active { background: #e7f1ff; color: #2780e3; font-weight: 600; }
 .sidebar .repo { font-size: .85rem; }
-main { margin-left: 14rem; padding: 1.5rem 2.5rem 3rem; max-width: 56rem; }
+main { margin-left: 14rem; padding: 1.5rem 2.5rem 3rem; max-width: 64rem; }
 @media (max-width: 800px) { .sidebar { position: static; width: auto; border-right: 0; }
   main { margin-left: 0; padding: 1rem; } }
 h1.title { margin-bottom: .25rem; }
@@ -239,7 +239,7 @@ h2 { margin-top: 2.5rem; border-bottom: 1px solid #dee2e6; padding-bottom: .3rem
 .anchor-link { visibility: hidden; margin-left: .3rem; font-size: .8em; color: #adb5bd; }
 h1:hover .anchor-link, h2:hover .anchor-link, h3:hover .anchor-link, h4:hover .anchor-link { visibility: visible; }
 code { font-family: SFMono-Regular, Menlo, Consolas, monospace; font-size: .875em; color: #9753b8; }
-pre { margin: 0; padding: .75rem 1rem; overflow-x: auto; font-size: .85rem; line-height: 1.45; }
+pre { margin: 0; padding: .75rem 1rem; overflow-x: auto; font-size: .8rem; line-height: 1.45; }
 pre code, a code { color: inherit; font-size: inherit; }
 .input_area pre, .rendered_html .highlight pre { background: #f7f7f7; border-radius: 4px; }
 .cell { margin-bottom: 1rem; }
