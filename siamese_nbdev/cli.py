@@ -18,7 +18,8 @@ from .encode import (list_images, save_encodings, load_encodings, encode_query,
 from .search import (closest_imgs, search, faiss_index, faiss_search, save_index,
                                   load_index)
 from .plot import plot_closest_imgs, plot_losses
-from .evaluate import evaluate, format_metrics, market_query_gallery, market_gallery
+from .evaluate import (evaluate, evaluate_embeddings, format_metrics, market_query_gallery,
+                                    market_gallery)
 
 # %% auto #0
 __all__ = ['RECIPES', 'one_line', 'cli_main', 'train_parser', 'default_split', 'siamese_train', 'encode_parser', 'siamese_encode',
@@ -320,8 +321,8 @@ def siamese_demo(argv=None):
     print(f"\nOn the sample's {test.pid.nunique()} people that neither model saw "
           f"({len(test)} images, Market-1501 rule):")
     for what, model in models.items():
-        print(f"  {format_metrics(evaluate(model, sample/'train', device=device, table=test))}  {what}")
-    emb = encode_images(model, test.name, sample/'train', device=device)  # the shipped model's
+        emb = encode_images(model, test.name, sample/'train', device=device)  # the shipped model's, last
+        print(f"  {format_metrics(evaluate_embeddings(emb, test))}  {what}")
     save_encodings(encodings_table(test.name, emb), out/'database.csv')
     query = market_query_gallery(test)[0].name[0]
     gallery = market_gallery(test, query)
