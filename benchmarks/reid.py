@@ -1,4 +1,4 @@
-"""Re-identification of people no choice ever looked at: the original recipe against the default one.
+"""Re-identification of people no choice ever looked at: the original recipe against the default one, and re-ranking.
 
     python benchmarks/reid.py --data path/to/Person-Re-Id-Dataset --out runs/reid-bench
     python benchmarks/reid.py ... --arms default      # some arms; the others, once trained, are reused
@@ -19,6 +19,10 @@ Each arm is scored with its `best_model.pt`, through the user's path: `siamese_e
 embeddings, ranked by exact Euclidean distance, and `siamese_evaluate` must print the same numbers. Every number comes
 with a 95 % interval: the 2.5 and 97.5 percentiles over bootstrap resamples of the test people (their queries kept
 together). Differences between two scorings of the same queries are bootstrapped paired, on the same resamples.
+
+The default arm's embeddings are also scored after average query expansion, k-reciprocal re-ranking and both, with
+the published parameters (α-QE: k=5, α=3; re-ranking: k1=20, k2=6, λ=0.3), never tuned here; `siamese_evaluate
+--rerank` must print the re-ranked numbers too.
 """
 from __future__ import annotations
 import argparse, json, os, platform, shutil, subprocess, sys, time
@@ -28,7 +32,9 @@ import numpy as np, pandas as pd, torch
 from siamese_nbdev.data import identity_table, split_identities, write_subset, get_data_dir
 from siamese_nbdev.model import load_model, load_checkpoint
 from siamese_nbdev.encode import load_embeddings, encode_images
+from functools import partial
 from siamese_nbdev.evaluate import evaluate_embeddings, format_metrics, bootstrap_metrics
+from siamese_nbdev.rerank import rerank_distances
 from siamese_nbdev.cli import default_split
 
 N_TEST, TEST_SEED, N_BOOT = 130, 2026, 2000
@@ -42,6 +48,8 @@ ARMS = {  # name: (what it is, siamese_train's arguments beyond --data and --out
                        ['--recipe', 'original', '--weights', 'lite0-imagenet']),
 }
 NO_FLIP = 'default, without mirror averaging'  # the default arm's weights, scored with flip_average off
+POST = {'Euclidean': (False, False), '+ α-QE': (False, True), '+ re-ranking': (True, False),
+        '+ α-QE + re-ranking': (True, True)}  # scoring: (rerank, aqe)
 
 def sh(*cmd, **kw) -> subprocess.CompletedProcess:
     "Run `cmd`, stopping the benchmark if it fails"
@@ -95,6 +103,18 @@ def score(arm:str, test_dir:Path, table:pd.DataFrame, out:Path) -> dict:
     if cli != format_metrics(m): sys.exit(f"{arm}: siamese_evaluate printed {cli!r}, Python {format_metrics(m)!r}")
     return m
 
+def score_post(arm:str, test_dir:Path, table:pd.DataFrame, out:Path) -> dict[str, dict]:
+    "Metrics of `arm`'s test embeddings (from `score`) under each scoring of POST; siamese_evaluate --rerank checked"
+    names, emb = load_embeddings(out/arm/'test-people.npz')
+    emb = emb[pd.Index(names).get_indexer(table.name)]
+    res = {what: evaluate_embeddings(emb, table, per_query=True, distances=partial(rerank_distances, rerank=r, aqe=q))
+           for what, (r, q) in POST.items()}
+    cli = sh('siamese_evaluate', '--model', out/arm/'run'/'best_model.pt', '--images', test_dir, '--rerank',
+             capture_output=True, text=True).stdout.strip()
+    if cli != format_metrics(res['+ re-ranking']): sys.exit(
+        f"{arm}: siamese_evaluate --rerank printed {cli!r}, Python {format_metrics(res['+ re-ranking'])!r}")
+    return res
+
 def score_without_flip(arm:str, test_dir:Path, table:pd.DataFrame, out:Path) -> dict:
     "Metrics of the same weights with mirror averaging switched off"
     model = load_model(out/arm/'run'/'best_model.pt')
@@ -106,13 +126,15 @@ def interval(samples:np.ndarray, fmt:str='.3f', sep:str='–') -> str:
     lo, hi = np.percentile(samples, [2.5, 97.5])
     return f"{lo:{fmt}}{sep}{hi:{fmt}}"
 
-def table_lines(rows:list[dict], boots:dict) -> list[str]:
-    "The markdown table: each metric with its 95 % bootstrap interval"
-    lines = ['| arm | recipe | best epoch | training (min) | rank-1 | rank-5 | mAP |', '|---|---|---|---|---|---|---|']
+METRICS = {'rank1': 'rank-1', 'rank5': 'rank-5', 'mAP': 'mAP', 'mINP': 'mINP'}
+
+def table_lines(rows:list[dict], boots:dict, cols:list[str]) -> list[str]:
+    "A markdown table: the row's `cols`, then each metric with its 95 % bootstrap interval"
+    lines = ['| ' + ' | '.join(cols + list(METRICS.values())) + ' |', '|---' * (len(cols) + len(METRICS)) + '|']
     for r in rows:
         b = boots[r['arm']]
-        cells = [f"{r['metrics'][k]:.3f} ({interval(b[k])})" for k in ('rank1', 'rank5', 'mAP')]
-        lines.append(f"| {r['arm']} | {r['recipe']} | {r['epoch']} | {r['minutes']} | {' | '.join(cells)} |")
+        cells = [str(r[c]) for c in cols] + [f"{r['metrics'][k]:.3f} ({interval(b[k])})" for k in METRICS]
+        lines.append(f"| {' | '.join(cells)} |")
     return lines
 
 def differences(pairs:list[tuple[str, str]], rows:list[dict], boots:dict) -> list[str]:
@@ -121,9 +143,9 @@ def differences(pairs:list[tuple[str, str]], rows:list[dict], boots:dict) -> lis
     out = []
     for a, b in pairs:
         if a not in get or b not in get: continue
-        d = {k: 100*(get[b][k] - get[a][k]) for k in ('rank1', 'mAP')}
-        ci = {k: interval(100*(boots[b][k] - boots[a][k]), '+.1f', ' to ') for k in ('rank1', 'mAP')}
-        out.append(f"- {b} − {a}: rank-1 {d['rank1']:+.1f} points ({ci['rank1']}), mAP {d['mAP']:+.1f} ({ci['mAP']})")
+        d = {k: 100*(get[b][k] - get[a][k]) for k in ('rank1', 'mAP', 'mINP')}
+        ci = {k: interval(100*(boots[b][k] - boots[a][k]), '+.1f', ' to ') for k in ('rank1', 'mAP', 'mINP')}
+        out.append(f"- {b} − {a}: " + ', '.join(f"{METRICS[k]} {d[k]:+.1f} points ({ci[k]})" for k in d))
     return out
 
 def main(argv=None):
@@ -145,14 +167,15 @@ def main(argv=None):
     for arm in arms:
         epoch = load_checkpoint(out/arm/'run'/'best_model.pt')['epoch']
         epochs = len(pd.read_csv(out/arm/'run'/'history.csv'))
-        row = dict(recipe=ARMS[arm][0], epoch=f"{epoch} of {epochs}", minutes=f"{recs[arm]['seconds']/60:.1f}")
+        row = {'recipe': ARMS[arm][0], 'best epoch': f"{epoch} of {epochs}",
+               'training (min)': f"{recs[arm]['seconds']/60:.1f}"}
         rows.append(dict(arm=arm, metrics=score(arm, test_dir, test_table, out), **row))
         print(f"{arm}: {format_metrics(rows[-1]['metrics'])}", flush=True)
         if arm == 'default':
             rows.append(dict(row, arm=NO_FLIP, recipe='the same weights, each image embedded alone',
                              metrics=score_without_flip(arm, test_dir, test_table, out)))
     boots = {r['arm']: bootstrap_metrics(r['metrics']['per_query'], N_BOOT) for r in rows}
-    lines = table_lines(rows, boots)
+    lines = table_lines(rows, boots, ['arm', 'recipe', 'best epoch', 'training (min)'])
     lines += ['', 'Paired differences on the same test queries (95 % interval):', '']
     lines += differences([('original', 'default'), ('original', 'original-lite0'), ('original-lite0', 'default'),
                           (NO_FLIP, 'default')], rows, boots)
@@ -162,6 +185,16 @@ def main(argv=None):
               f"rule, exact Euclidean distance; intervals: {N_BOOT} bootstrap resamples of the test people. "
               f"Development people: {dev_table.pid.nunique()}, of whom `siamese_train` validates on 20 %. "
               f"Training time is the whole `siamese_train` command on {cpu}."]
+    if 'default' in arms:
+        post = [dict(arm=what, scoring=what, metrics=m)
+                for what, m in score_post('default', test_dir, test_table, out).items()]
+        post_boots = {r['arm']: bootstrap_metrics(r['metrics']['per_query'], N_BOOT) for r in post}
+        lines += ['', '### Re-ranking and query expansion', '', "The default arm's embeddings of the same test people, "
+                  "ranked four ways: by Euclidean distance; after average query expansion (α-QE, k=5, α=3); after "
+                  "k-reciprocal re-ranking (k1=20, k2=6, λ=0.3); after both. The parameters are the published ones, "
+                  "not tuned here.", ''] + table_lines(post, post_boots, ['scoring'])
+        lines += ['', 'Paired differences on the same test queries (95 % interval):', '']
+        lines += differences([('Euclidean', what) for what in list(POST)[1:]], post, post_boots)
     text = '\n'.join(lines) + '\n'
     Path(a.table).write_text(text)
     print('\n' + text)

@@ -12,10 +12,63 @@ from .encode import encode_images
 from .search import euclidean_distance
 
 # %% auto #0
-__all__ = ['evaluate_ranking', 'format_metrics', 'market_query_gallery', 'evaluate_embeddings', 'market_gallery',
-           'bootstrap_metrics', 'evaluate']
+__all__ = ['evaluate_distances', 'evaluate_ranking', 'format_metrics', 'market_query_gallery', 'evaluate_embeddings',
+           'market_gallery', 'bootstrap_metrics', 'evaluate']
 
 # %% ../nbs/05_evaluate.ipynb #e23055d4
+def evaluate_distances(dist, # (q, n) distances from queries to gallery items, or a function: query slice → its rows
+                       query_pids, # Identity of each query (q,): numbers or strings
+                       query_cams, # Camera of each query (q,), -1 where unknown; or None: no camera ids
+                       gallery_pids, # Identity of each gallery item (n,)
+                       gallery_cams, # Camera of each gallery item (n,), -1 where unknown; or None
+                       query_idx=None, # Position of each query in the gallery (q,), -1 if not in it; None: none are
+                       ks:tuple=(1, 5, 10), # The k of each CMC rank-k
+                       chunk_size:int=256, # Queries ranked at once: memory is about 45 bytes × chunk_size × n
+                       per_query:bool=False, # Also return `per_query`: each scored query's pid, first-hit rank, AP, INP
+                      ) -> dict:
+    "CMC rank-k, mAP, mINP of ranking the gallery by `dist`, leaving out each query itself and its same-camera images"
+    qp, gp = np.asarray(query_pids), np.asarray(gallery_pids)
+    nq, ng = len(qp), len(gp)
+    qc = np.full(nq, -1) if query_cams is None else np.asarray(query_cams, dtype=np.int64)
+    gc = np.full(ng, -1) if gallery_cams is None else np.asarray(gallery_cams, dtype=np.int64)
+    qi = np.full(nq, -1) if query_idx is None else np.asarray(query_idx, dtype=np.int64)
+    for name, a, n in (('query_cams', qc, nq), ('query_idx', qi, nq), ('gallery_cams', gc, ng)):
+        if a.shape != (n,): raise ValueError(
+            f"{name} has shape {a.shape}, expected ({n},): one per {name.split('_')[0]} item")
+    if nq == 0 or ng == 0: raise ValueError(f"Nothing to evaluate: {nq} queries, {ng} gallery items")
+    if (qi >= ng).any(): raise ValueError(f"query_idx {int(qi.max())} is outside the gallery "
+                                          f"of {ng} items")
+    if not callable(dist):
+        if np.shape(dist) != (nq, ng): raise ValueError(f"Distances of shape {np.shape(dist)} for {nq} queries "
+                                                        f"and {ng} gallery items: expected ({nq}, {ng})")
+        dist = dist.__getitem__
+    first, last = np.full(nq, ng), np.zeros(nq)  # 0-based ranks of the first and last correct match among kept items
+    ap = np.zeros(nq)
+    n_rel = np.zeros(nq, dtype=np.int64)
+    for s in range(0, nq, chunk_size):
+        sl = slice(s, s + chunk_size)
+        order = np.argsort(dist(sl), axis=1, kind='stable')
+        same_pid = gp[order] == qp[sl, None]
+        keep = ~((same_pid & (gc[order] == qc[sl, None]) & (qc[sl, None] >= 0))
+                 | (order == qi[sl, None]))
+        hits = same_pid & keep
+        rank = np.cumsum(keep, axis=1) - 1  # position among the kept items
+        n_rel[sl] = hits.sum(1)
+        first[sl], last[sl] = np.where(hits, rank, ng).min(1), np.where(hits, rank, 0).max(1)
+        precision = np.cumsum(hits, axis=1) / np.maximum(rank + 1, 1)
+        ap[sl] = np.where(hits, precision, 0).sum(1) / np.maximum(n_rel[sl], 1)
+    valid = n_rel > 0
+    if not valid.any(): raise ValueError(
+        f"None of the {nq} queries has a correct match in the gallery once same-camera images "
+        "and the query itself are left out")
+    inp = n_rel / (last + 1)  # the precision at the hardest correct match
+    metrics = {f'rank{k}': float((first[valid] < k).mean()) for k in ks}
+    metrics.update(mAP=float(ap[valid].mean()), mINP=float(inp[valid].mean()))
+    out = {**metrics, 'queries': int(valid.sum()), 'skipped': int((~valid).sum()), 'gallery': ng}
+    if per_query: out['per_query'] = pd.DataFrame({'pid': qp[valid], 'first_hit': first[valid],
+                                                   'ap': ap[valid], 'inp': inp[valid]})
+    return out
+
 def evaluate_ranking(query_emb:np.ndarray, # Query embeddings (q, d)
                      query_pids, # Identity of each query (q,): numbers or strings
                      query_cams, # Camera of each query (q,), -1 where unknown; or None: no camera ids
@@ -25,53 +78,20 @@ def evaluate_ranking(query_emb:np.ndarray, # Query embeddings (q, d)
                      query_idx=None, # Position of each query in the gallery (q,), -1 if not in it; None: none is in it
                      ks:tuple=(1, 5, 10), # The k of each CMC rank-k
                      chunk_size:int=256, # Queries ranked at once: memory is about 45 bytes × chunk_size × n
-                     per_query:bool=False, # Also return `per_query`: each scored query's pid, first-hit rank and AP
+                     per_query:bool=False, # Also return `per_query`: each scored query's pid, first-hit rank, AP, INP
                     ) -> dict:
-    "CMC rank-k, mAP of finding each query's identity in the gallery, minus itself and same-identity same-camera images"
+    "CMC rank-k, mAP, mINP of finding each query's identity in the gallery by Euclidean distance"
     qe, ge = np.asarray(query_emb, dtype=np.float32), np.asarray(gallery_emb, dtype=np.float32)
-    nq, ng = len(qe), len(ge)
-    qp, gp = np.asarray(query_pids), np.asarray(gallery_pids)
-    qc = np.full(nq, -1) if query_cams is None else np.asarray(query_cams, dtype=np.int64)
-    gc = np.full(ng, -1) if gallery_cams is None else np.asarray(gallery_cams, dtype=np.int64)
-    qi = np.full(nq, -1) if query_idx is None else np.asarray(query_idx, dtype=np.int64)
-    for name, a, n in (('query_pids', qp, nq), ('query_cams', qc, nq), ('query_idx', qi, nq),
-                       ('gallery_pids', gp, ng), ('gallery_cams', gc, ng)):
-        if a.shape != (n,): raise ValueError(
-            f"{name} has shape {a.shape}, expected ({n},): one per "
-            f"{'query' if n == nq and not name.startswith('gallery') else 'gallery item'}")
-    if nq == 0 or ng == 0: raise ValueError(f"Nothing to evaluate: {nq} queries, {ng} gallery items")
-    if (qi >= ng).any(): raise ValueError(f"query_idx {int(qi.max())} is outside the gallery "
-                                          f"of {ng} items")
-    first = np.full(nq, ng)  # 0-based rank of the first correct match among the kept items
-    ap = np.zeros(nq)
-    n_rel = np.zeros(nq, dtype=np.int64)
-    for s in range(0, nq, chunk_size):
-        sl = slice(s, s + chunk_size)
-        order = np.argsort(euclidean_distance(qe[sl], ge), axis=1, kind='stable')
-        same_pid = gp[order] == qp[sl, None]
-        keep = ~((same_pid & (gc[order] == qc[sl, None]) & (qc[sl, None] >= 0))
-                 | (order == qi[sl, None]))
-        hits = same_pid & keep
-        rank = np.cumsum(keep, axis=1) - 1  # position among the kept items
-        n_rel[sl] = hits.sum(1)
-        first[sl] = np.where(hits, rank, ng).min(1)
-        precision = np.cumsum(hits, axis=1) / np.maximum(rank + 1, 1)
-        ap[sl] = np.where(hits, precision, 0).sum(1) / np.maximum(n_rel[sl], 1)
-    valid = n_rel > 0
-    if not valid.any(): raise ValueError(
-        f"None of the {nq} queries has a correct match in the gallery once same-camera images "
-        "and the query itself are left out")
-    metrics = {f'rank{k}': float((first[valid] < k).mean()) for k in ks}
-    metrics['mAP'] = float(ap[valid].mean())
-    out = {**metrics, 'queries': int(valid.sum()), 'skipped': int((~valid).sum()), 'gallery': ng}
-    if per_query: out['per_query'] = pd.DataFrame({'pid': qp[valid], 'first_hit': first[valid],
-                                                   'ap': ap[valid]})
-    return out
+    for name, a, e in (('query_pids', query_pids, qe), ('gallery_pids', gallery_pids, ge)):
+        if np.shape(a) != (len(e),): raise ValueError(f"{name} has shape {np.shape(a)}, expected ({len(e)},): "
+                                                      f"one per {name.split('_')[0]} embedding")
+    return evaluate_distances(lambda sl: euclidean_distance(qe[sl], ge), query_pids, query_cams, gallery_pids,
+                              gallery_cams, query_idx, ks, chunk_size, per_query)
 
 def format_metrics(metrics:dict, # As `evaluate_ranking` returns
                   ) -> str:
-    "The metrics on one line, as fractions: `rank1=0.873 rank5=0.951 rank10=0.968 mAP=0.712`"
-    return ' '.join(f"{k}={v:.3f}" for k, v in metrics.items() if k.startswith('rank') or k == 'mAP')
+    "The metrics on one line, as fractions: `rank1=0.873 rank5=0.951 rank10=0.968 mAP=0.712 mINP=0.401`"
+    return ' '.join(f"{k}={v:.3f}" for k, v in metrics.items() if k.startswith('rank') or k in ('mAP', 'mINP'))
 
 # %% ../nbs/05_evaluate.ipynb #a6dce10d
 def market_query_gallery(table:pd.DataFrame, # From `identity_table`: `name`, `pid`, `camid` columns
@@ -90,14 +110,17 @@ def evaluate_embeddings(emb:np.ndarray, # Embeddings (n, d) of the table's image
                         table:pd.DataFrame, # From `identity_table`
                         ks:tuple=(1, 5, 10), # The k of each CMC rank-k
                         per_query:bool=False, # Also return each query's result (see `evaluate_ranking`)
+                        distances=None, # (query_emb, gallery_emb) → (q, g) distances, e.g. re-ranked; None: Euclidean
                        ) -> dict:
-    "CMC rank-k and mAP on a folder's images: Market-1501 queries and gallery of `table`, ranked by `evaluate_ranking`"
+    "CMC rank-k, mAP, mINP on a folder's images: Market-1501 queries and gallery of `table`, ranked by distance"
     if len(emb) != len(table): raise ValueError(f"{len(emb)} embeddings for {len(table)} images")
     queries, gallery = market_query_gallery(table)
-    g_emb = np.asarray(emb)[pd.Index(table.name).get_indexer(gallery.name)]
-    return evaluate_ranking(g_emb[queries.gallery_idx], queries.pid.to_numpy(), queries.camid.to_numpy(),
-                            g_emb, gallery.pid.to_numpy(), gallery.camid.to_numpy(),
-                            queries.gallery_idx.to_numpy(), ks, per_query=per_query)
+    g_emb = np.asarray(emb, dtype=np.float32)[pd.Index(table.name).get_indexer(gallery.name)]
+    labels = (queries.pid.to_numpy(), queries.camid.to_numpy(), gallery.pid.to_numpy(), gallery.camid.to_numpy(),
+              queries.gallery_idx.to_numpy(), ks)
+    q_emb = g_emb[queries.gallery_idx]
+    if distances is None: return evaluate_ranking(q_emb, *labels[:2], g_emb, *labels[2:], per_query=per_query)
+    return evaluate_distances(distances(q_emb, g_emb), *labels, per_query=per_query)
 
 # %% ../nbs/05_evaluate.ipynb #c0cdbe93
 def market_gallery(table:pd.DataFrame, # From `identity_table`
@@ -111,19 +134,21 @@ def market_gallery(table:pd.DataFrame, # From `identity_table`
     return table[~same & ~pid_is(table.pid, JUNK_PID)]
 
 # %% ../nbs/05_evaluate.ipynb #697c1206
-def bootstrap_metrics(per_query:pd.DataFrame, # `per_query` of `evaluate_ranking`: `pid`, `first_hit`, `ap`
+def bootstrap_metrics(per_query:pd.DataFrame, # `per_query` of `evaluate_ranking`: `pid`, `first_hit`, `ap` (and `inp`)
                       n_boot:int=2000, # Resamples
                       ks:tuple=(1, 5, 10), # The k of each CMC rank-k
                       seed:int=0, # The same seed draws the same people: paired comparisons
                      ) -> dict[str, np.ndarray]:
-    "Each metric (`rank1`…, `mAP`) over `n_boot` resamples of the people, each person's queries kept together"
+    "Each metric (`rank1`…, `mAP`, `mINP`) over `n_boot` resamples of the people, each person's queries kept together"
     people, person = np.unique(per_query.pid.astype(str), return_inverse=True)
     draws = np.random.default_rng(seed).integers(len(people), size=(n_boot, len(people)))
     times = np.stack([np.bincount(d, minlength=len(people)) for d in draws])  # (n_boot, people)
     per_person = lambda v: np.bincount(person, weights=np.asarray(v, np.float64), minlength=len(people))
     n = times @ per_person(np.ones(len(per_query)))
     out = {f'rank{k}': times @ per_person(per_query.first_hit < k) / n for k in ks}
-    return {**out, 'mAP': times @ per_person(per_query.ap) / n}
+    out['mAP'] = times @ per_person(per_query.ap) / n
+    if 'inp' in per_query: out['mINP'] = times @ per_person(per_query.inp) / n
+    return out
 
 # %% ../nbs/05_evaluate.ipynb #9b3d87d8
 def evaluate(model:APN_Model, # The embedding model
@@ -133,8 +158,9 @@ def evaluate(model:APN_Model, # The embedding model
              num_workers:int|None=None, # DataLoader workers decoding images; default: `default_workers(device)`
              ks:tuple=(1, 5, 10), # The k of each CMC rank-k
              table:pd.DataFrame|None=None, # Rows of `identity_table(folder)` to use, e.g. held-out people; None: all
+             distances=None, # (query_emb, gallery_emb) → (q, g) distances, e.g. re-ranked; None: Euclidean
             ) -> dict:
-    "CMC rank-k and mAP of `model` retrieving the identities of the images in `folder`"
+    "CMC rank-k, mAP and mINP of `model` retrieving the identities of the images in `folder`"
     if table is None: table = identity_table(folder)
     emb = encode_images(model, table.name, folder, batch_size, device, num_workers)
-    return evaluate_embeddings(emb, table, ks)
+    return evaluate_embeddings(emb, table, ks, distances=distances)

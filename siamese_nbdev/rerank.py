@@ -4,24 +4,94 @@
 
 # %% ../nbs/05a_rerank.ipynb #34c35b38
 from __future__ import annotations
-import numpy as np
+from pathlib import Path
+import numpy as np, torch
+from .model import atomic_save
+from .search import euclidean_distance
 
 # %% auto #0
-__all__ = ['re_ranking']
+__all__ = ['re_ranking', 'average_query_expansion', 'rerank_distances', 'neighbour_graph', 're_ranking_knn',
+           'save_neighbour_graph', 'load_neighbour_graph']
 
 # %% ../nbs/05a_rerank.ipynb #bf384bf4
 def _nearest(d:np.ndarray, k:int) -> np.ndarray:
-    "The columns of each row's `k` smallest entries, nearest first, ties by column"
-    part = np.argpartition(d, k - 1, axis=1)[:, :k]
-    order = np.lexsort((part, np.take_along_axis(d, part, 1)), axis=1)
-    return np.take_along_axis(part, order, 1)
+    "The columns of each row's `k` smallest entries, nearest first, ties by column (also at the k-th)"
+    kth = np.partition(d, k - 1, axis=1)[:, k - 1:k]
+    rows, cols = np.nonzero(d <= kth)  # the k smallest, and any that tie with the k-th
+    order = np.lexsort((cols, d[rows, cols], rows))
+    rows, cols = rows[order], cols[order]
+    rank = np.arange(len(rows)) - np.searchsorted(rows, rows)  # position within its row
+    return cols[rank < k].reshape(len(d), k)
 
-def _reciprocal(top:np.ndarray) -> np.ndarray:
-    "For each row i and each neighbour `top[i, t]`: is i among that neighbour's own `top` too?"
-    n = len(top)
-    member = np.zeros((n, n), bool)
-    member[np.arange(n)[:, None], top] = True
-    return member[top, np.arange(n)[:, None]]
+def _reciprocal(top:np.ndarray, # Each image's nearest, itself first (n, k)
+                block:int=4096, # Rows at a time
+               ) -> np.ndarray:
+    "For each row i and each neighbour `top[i, t]`: is i among that neighbour's own `top` too? From the lists alone"
+    out = np.empty(top.shape, bool)
+    for s in range(0, len(top), block):
+        out[s:s+block] = (top[top[s:s+block]] == np.arange(s, s + len(top[s:s+block]))[:, None, None]).any(2)
+    return out
+
+# %% ../nbs/05a_rerank.ipynb #06268a51
+def _ranges(starts:np.ndarray, lens:np.ndarray) -> np.ndarray:
+    "The indices of the ranges [start, start + len), one after another"
+    return np.repeat(starts - np.cumsum(np.r_[0, lens[:-1]]), lens) + np.arange(lens.sum())
+
+def _sparse_rows(rows:np.ndarray, cols:np.ndarray, vals:np.ndarray, n:int) -> tuple:
+    "CSR (indptr, cols, vals) of an n × n matrix from its entries, duplicates summed"
+    key = rows.astype(np.int64) * n + cols
+    order = np.argsort(key, kind='stable')
+    key, vals = key[order], vals[order]
+    start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    key, vals = key[start], np.add.reduceat(vals, start)
+    return np.searchsorted(key // n, np.arange(n + 1)), key % n, vals
+
+def _neighbourhood_vectors(top:np.ndarray, # Each image's nearest, itself first, at least k1 + 1 (n, ≥ k1 + 1)
+                           k1:int, k2:int, # As for `re_ranking`
+                           dist, # (rows, cols) → the scaled squared distances of step 1 between those images
+                           block:int=2048, # Images at a time
+                          ) -> tuple:
+    "Steps 2 to 5: V after the local query expansion, as CSR (indptr, cols, vals)"
+    n, h = len(top), int(np.around(k1 / 2)) + 1
+    top, half = top[:, :k1 + 1], top[:, :h]
+    recip, recip_half = _reciprocal(top), _reciprocal(half)
+    rows, cols = [], []
+    for s in range(0, n, block):
+        t, r = top[s:s+block], recip[s:s+block]
+        members = np.where(r, t, -1)  # R(i, k1), -1 where not reciprocal
+        cand, ok = half[t], recip_half[t]  # R(j, k1/2) of each j among i's nearest, padded
+        inside = (cand[..., None] == members[:, None, None, :]).any(3) & ok
+        expand = r & (inside.sum(2) > 2 / 3 * ok.sum(2))
+        sets = np.concatenate([members, np.where(expand[..., None] & ok, cand, -1).reshape(len(t), -1)], 1)
+        sets.sort(1)
+        keep = (sets >= 0) & np.r_['1', np.ones((len(t), 1), bool), sets[:, 1:] != sets[:, :-1]]  # once each
+        rows.append(np.broadcast_to(np.arange(s, s + len(t))[:, None], sets.shape)[keep]); cols.append(sets[keep])
+    rows, cols = np.concatenate(rows), np.concatenate(cols)
+    w = np.exp(-dist(rows, cols)).astype(np.float32)
+    w /= np.bincount(rows, w, n)[rows].astype(np.float32)
+    indptr, cols, vals = _sparse_rows(rows, cols, w, n)
+    if k2 == 1: return indptr, cols, vals
+    src = top[:, :k2].ravel()  # local query expansion: each row the mean of its k2 nearest's rows
+    lens = indptr[src + 1] - indptr[src]
+    at = _ranges(indptr[src], lens)
+    return _sparse_rows(np.repeat(np.repeat(np.arange(n), k2), lens), cols[at], vals[at] / np.float32(k2), n)
+
+def _shared(v:tuple, # V as CSR, from `_neighbourhood_vectors`
+            q:int, # The first q images are the queries, the others the gallery
+           ):
+    "For each query: Σ min(V_query, V_j) with every gallery image j, from the entries they share, one query at a time"
+    indptr, cols, vals = v
+    n = len(indptr) - 1
+    row = np.repeat(np.arange(n), np.diff(indptr))
+    in_g = row >= q
+    by_col = np.argsort(cols[in_g], kind='stable')  # the gallery's entries by column: who holds what
+    g_rows, g_vals, g_cols = (row[in_g] - q)[by_col], vals[in_g][by_col], cols[in_g][by_col]
+    colptr = np.searchsorted(g_cols, np.arange(n + 1))
+    for i in range(q):
+        c, a = cols[indptr[i]:indptr[i+1]], vals[indptr[i]:indptr[i+1]]
+        lens = colptr[c + 1] - colptr[c]
+        at = _ranges(colptr[c], lens)
+        yield np.bincount(g_rows[at], np.minimum(np.repeat(a, lens), g_vals[at]), n - q)
 
 # %% ../nbs/05a_rerank.ipynb #0c45e0e4
 def re_ranking(q_g_dist:np.ndarray, # Query–gallery distances (q, g)
@@ -33,38 +103,159 @@ def re_ranking(q_g_dist:np.ndarray, # Query–gallery distances (q, g)
               ) -> np.ndarray:
     "Re-ranked query–gallery distances (q, g), float32, as the reference `re_ranking` computes them"
     q, n = len(q_g_dist), sum(q_g_dist.shape)
-    d = np.empty((n, n), np.float32)  # built in place: memory is a few n × n arrays at any time
-    d[:q, :q], d[:q, q:], d[q:, :q], d[q:, q:] = q_q_dist, q_g_dist, q_g_dist.T, g_g_dist
+    d = np.empty((n, n), np.float32)  # the transpose of the reference's matrix, built as such, in place
+    d[:q, :q], d[:q, q:], d[q:, :q], d[q:, q:] = q_q_dist.T, q_g_dist, q_g_dist.T, g_g_dist.T
     np.square(d, out=d)
-    d /= d.max(axis=0)
-    d = np.ascontiguousarray(d.T)
-    rows = np.arange(n)[:, None]
+    d /= d.max(axis=1, keepdims=True)  # the reference's column maxima
     if not 1 <= k2 <= k1 + 1 <= n: raise ValueError(f"Need 1 <= k2 <= k1 + 1 <= {n} images; got k1={k1}, k2={k2}")
-    top = _nearest(d, k1 + 1)
-    half = top[:, :int(np.around(k1 / 2)) + 1]
-    recip, recip_half = _reciprocal(top), _reciprocal(half)
-    in_r = np.zeros((n, n), bool)  # in_r[i, j]: j in R(i, k1)
-    in_r[np.broadcast_to(rows, top.shape)[recip], top[recip]] = True
-    cand_sets, cand_ok = half[top], recip_half[top]  # R(j, k1/2) of each of i's k1+1 nearest j, as a padded set
-    overlap = (in_r[rows[:, :, None], cand_sets] & cand_ok).sum(2)
-    expand = recip & (overlap > 2 / 3 * cand_ok.sum(2))
-    sel = expand[:, :, None] & cand_ok
-    in_e = in_r.copy()  # the expanded sets
-    in_e[np.broadcast_to(rows[:, :, None], sel.shape)[sel], cand_sets[sel]] = True
-    v = np.zeros_like(d)
-    v[in_e] = np.exp(-d[in_e])
-    v /= v.sum(1, keepdims=True)
-    del in_r, in_e
-    if k2 > 1:
-        v_qe = v[top[:, 0]]
-        for s in range(0, n, 256):  # a block of rows at a time: no third n × n array
-            for t in range(1, k2): v_qe[s:s+256] += v[top[s:s+256, t]]
-        v_qe /= np.float32(k2)
-        v = v_qe
-    vt = np.ascontiguousarray(v.T)
-    jaccard = np.empty((q, n), np.float32)
-    for i in range(q):
-        nz = np.flatnonzero(v[i])
-        shared = np.minimum(v[i, nz][:, None], vt[nz]).sum(0)
-        jaccard[i] = 1 - shared / (2 - shared)
-    return (jaccard * (1 - lambda_value) + d[:q] * lambda_value)[:, q:]
+    v = _neighbourhood_vectors(_nearest(d, k1 + 1), k1, k2, lambda rows, cols: d[rows, cols])
+    jaccard = np.empty((q, n - q), np.float32)
+    for i, shared in enumerate(_shared(v, q)): jaccard[i] = 1 - shared / (2 - shared)
+    return jaccard * (1 - lambda_value) + d[:q, q:] * lambda_value
+
+# %% ../nbs/05a_rerank.ipynb #21a53d09
+def _knn(a:np.ndarray, # Rows to find neighbours for (m, d)
+         b:np.ndarray, # Rows to find them among (n, d)
+         k:int, # Neighbours per row
+         prior:tuple|None=None, # (indices, squared distances) (m, c) of candidates outside `b`, also in the running
+         block:int=512, # Rows of `a` at a time, at most: memory is about 8 bytes × block × n
+         extra:int=8, # Candidates beyond `k` whose distances are computed exactly
+        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    "Each row's `k` nearest (indices into `b` or the prior's) and squared distances, nearest first; its farthest"
+    a, b = np.asarray(a, dtype=np.float32), np.ascontiguousarray(b, dtype=np.float32)
+    bt = torch.from_numpy(b)
+    b2, c = (bt * bt).sum(1), min(k + extra, len(b))
+    k = min(k, len(b) + (0 if prior is None else prior[0].shape[1]))
+    block = max(1, min(block, 2**24 // (c * b.shape[1])))  # the exact re-check's differences: at most 64 MB
+    idx, d2 = np.empty((len(a), k), np.int64), np.empty((len(a), k), np.float32)
+    far = np.empty(len(a), np.float32)
+    for s in range(0, len(a), block):
+        rows = a[s:s+block]
+        at = torch.from_numpy(np.ascontiguousarray(rows))
+        d = torch.addmm(b2, at, bt.T, alpha=-2).add_((at * at).sum(1, keepdim=True))  # fast, rounded
+        far[s:s+block] = d.max(1).values.clamp_(min=0).numpy()
+        cand = torch.topk(d, c, dim=1, largest=False).indices.numpy()
+        diff = b[cand] - rows[:, None]
+        exact = np.einsum('ijk,ijk->ij', diff, diff, dtype=np.float64).astype(np.float32)  # the candidates', exactly
+        if prior is not None:
+            cand = np.concatenate([prior[0][s:s+block], cand], 1)
+            exact = np.concatenate([prior[1][s:s+block], exact], 1)
+        best = np.lexsort((cand, exact), axis=1)[:, :k]
+        idx[s:s+block], d2[s:s+block] = np.take_along_axis(cand, best, 1), np.take_along_axis(exact, best, 1)
+    return idx, d2, far
+
+def average_query_expansion(query_emb:np.ndarray, # Query embeddings (q, d)
+                            gallery_emb:np.ndarray, # Gallery embeddings (g, d)
+                            k:int=5, # Neighbours averaged, each image itself included
+                            alpha:float=3.0, # Weight of a neighbour: its cosine similarity to the power alpha
+                           ) -> tuple[np.ndarray, np.ndarray]:
+    "α-QE as fast-reid does it: each embedding replaced by its k nearest's, weighted by similarity^α; L2-normalised"
+    emb = np.concatenate([query_emb, gallery_emb]).astype(np.float32)
+    unit = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    idx, d2, _ = _knn(unit, unit, k)
+    weights = (1 - d2 / 2) ** alpha  # ‖u − v‖² = 2 − 2 cos(u, v) for unit vectors
+    out = np.empty_like(emb)
+    for s in range(0, len(emb), 4096):
+        out[s:s+4096] = np.einsum('ij,ijd->id', weights[s:s+4096], emb[idx[s:s+4096]]) / k
+    out /= np.linalg.norm(out, axis=1, keepdims=True)
+    return out[:len(query_emb)], out[len(query_emb):]
+
+
+# %% ../nbs/05a_rerank.ipynb #bd66d716
+def rerank_distances(query_emb:np.ndarray, # Query embeddings (q, d)
+                     gallery_emb:np.ndarray, # Gallery embeddings (g, d)
+                     rerank:bool=True, # k-reciprocal re-ranking (`re_ranking`)
+                     aqe:bool=False, # α-QE first (`average_query_expansion`)
+                     k1:int=20, # Re-ranking: size of the k-reciprocal neighbourhoods
+                     k2:int=6, # Re-ranking: neighbours averaged in the local query expansion
+                     lambda_value:float=0.3, # Re-ranking: weight of the original distance
+                     qe_k:int=5, # α-QE: neighbours averaged
+                     alpha:float=3.0, # α-QE: similarity exponent
+                    ) -> np.ndarray:
+    "Query–gallery distances (q, g) after α-QE and/or k-reciprocal re-ranking; Euclidean if neither"
+    if aqe: query_emb, gallery_emb = average_query_expansion(query_emb, gallery_emb, qe_k, alpha)
+    q_g = euclidean_distance(query_emb, gallery_emb)
+    if not rerank: return q_g
+    return re_ranking(q_g, euclidean_distance(query_emb, query_emb), euclidean_distance(gallery_emb, gallery_emb),
+                      k1, k2, lambda_value)
+
+# %% ../nbs/05a_rerank.ipynb #ef0ce4e7
+def neighbour_graph(emb:np.ndarray, # Embeddings (n, d)
+                    k:int=21, # Neighbours kept per image, itself included: k1 + 1 for `re_ranking_knn`'s k1
+                   ) -> dict:
+    "Each image's `k` nearest (`top`, itself first), their squared distances (`d2`), and its farthest squared distance"
+    top, d2, far = _knn(emb, emb, k)
+    return dict(top=top, d2=d2, far=far)
+
+def _with_queries(graph:dict, # `neighbour_graph` of the gallery
+                  query_emb:np.ndarray, # (q, d)
+                  gallery_emb:np.ndarray, # (g, d)
+                 ) -> dict:
+    "The graph of queries and gallery as one set, queries first: the gallery's lists updated with the queries"
+    q, k = len(query_emb), graph['top'].shape[1]
+    if len(graph['top']) != len(gallery_emb): raise ValueError(
+        f"The neighbour graph has {len(graph['top'])} images but the gallery {len(gallery_emb)}")
+    qg_top, qg_d2, qg_far = _knn(query_emb, gallery_emb, k)
+    q_top, q_d2, q_far = _knn(query_emb, query_emb, k, prior=(qg_top + q, qg_d2))
+    g_top, g_d2, g_far = _knn(gallery_emb, query_emb, k, prior=(graph['top'] + q, graph['d2']))
+    return dict(top=np.concatenate([q_top, g_top]), d2=np.concatenate([q_d2, g_d2]),
+                far=np.concatenate([np.maximum(q_far, qg_far), np.maximum(g_far, graph['far'])]))
+
+def _pair_d2(emb:np.ndarray, rows:np.ndarray, cols:np.ndarray, step:int=65536) -> np.ndarray:
+    "Squared distances between `emb[rows]` and `emb[cols]`, pair by pair"
+    out = np.empty(len(rows), np.float32)
+    for s in range(0, len(rows), step):
+        diff = emb[rows[s:s+step]] - emb[cols[s:s+step]]
+        out[s:s+step] = np.einsum('ij,ij->i', diff, diff)
+    return out
+
+def re_ranking_knn(query_emb:np.ndarray, # Query embeddings (q, d)
+                   gallery_emb:np.ndarray, # Gallery embeddings (g, d)
+                   k:int=10, # Re-ranked gallery images returned per query
+                   k1:int=20, # Size of the k-reciprocal neighbourhoods
+                   k2:int=6, # Neighbours averaged in the local query expansion; 1: none
+                   lambda_value:float=0.3, # Weight of the original distance in the blend
+                   graph:dict|None=None, # `neighbour_graph(gallery_emb, k1 + 1)`, if computed before; None: here
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    "The `k` best gallery images per query by `re_ranking`'s distances, from neighbour lists: (distances, indices)"
+    qe, ge = np.asarray(query_emb, np.float32), np.asarray(gallery_emb, np.float32)
+    q, g = len(qe), len(ge)
+    if not 1 <= k2 <= k1 + 1 <= q + g: raise ValueError(
+        f"Need 1 <= k2 <= k1 + 1 <= {q + g} images; got k1={k1}, k2={k2}")
+    if graph is None: graph = neighbour_graph(ge, k1 + 1)
+    if graph['top'].shape[1] < k1 + 1: raise ValueError(
+        f"The neighbour graph keeps {graph['top'].shape[1]} neighbours per image; k1={k1} needs {k1 + 1}")
+    full = _with_queries({key: v[:, :k1 + 1] if v.ndim == 2 else v for key, v in graph.items()}, qe, ge)
+    emb = np.concatenate([qe, ge])
+    v = _neighbourhood_vectors(full['top'], k1, k2, lambda rows, cols: _pair_d2(emb, rows, cols) / full['far'][rows])
+    orig = _knn(qe, ge, k)[0]
+    k = orig.shape[1]
+    dist, idx = np.empty((q, k), np.float32), np.empty((q, k), np.int64)
+    for i, shared in enumerate(_shared(v, q)):
+        cand = np.union1d(np.flatnonzero(shared), orig[i])  # the others: Jaccard distance 1, and farther (step 4)
+        jac = 1 - shared[cand] / (2 - shared[cand])
+        d = (1 - lambda_value) * jac + lambda_value * _pair_d2(emb, np.full(len(cand), i), cand + q) / full['far'][i]
+        best = np.argsort(d, kind='stable')[:k]
+        dist[i], idx[i] = d[best], cand[best]
+    return dist, idx
+
+def save_neighbour_graph(graph:dict, # From `neighbour_graph`
+                         path:str|Path, # A `.npz` file
+                        ):
+    "Write a neighbour graph, atomically"
+    atomic_save(graph, path, write=lambda g, f: np.savez(f, **g))
+
+def load_neighbour_graph(path:str|Path, # A file written by `save_neighbour_graph`
+                        ) -> dict:
+    "Read a neighbour graph back, checked"
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"Neighbour graph not found: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as z: graph = {k: z[k] for k in ('top', 'd2', 'far')}
+    except (OSError, ValueError, KeyError, EOFError) as e:
+        raise ValueError(f"{path} is not a neighbour graph: expected a .npz with top, d2 and far ({e})") from None
+    n, k = graph['top'].shape
+    if graph['d2'].shape != (n, k) or graph['far'].shape != (n,): raise ValueError(
+        f"{path} is not a neighbour graph: top {graph['top'].shape}, d2 {graph['d2'].shape}, far {graph['far'].shape}")
+    return graph
+
