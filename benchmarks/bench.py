@@ -10,21 +10,25 @@ same run, interleaved, each the best of several repeats, so that a machine share
   one image at a time) vs the limit: the model's bare forward pass on preloaded tensors at its best batch size.
 - search: `search` vs the original loop (one `np.dot` and one `np.append` per gallery row) vs the limit: a bare numpy
   matrix product + `argpartition` with precomputed gallery norms; one query and a batch of 200, at 4,000 and 100,000 rows.
-- faiss: a million 512-d embeddings: IVF build time, query latency and recall@10 against exact search.
+- faiss: a million 512-d embeddings: IVF and IVF-PQ build time, index size, query latency and recall@10 against
+  exact search; IVF-PQ re-checks its candidates against the gallery memory-mapped from a .npy file, also at 200,000.
 - train: triplets/s of `train_fn` vs an inline copy of the original loop, and of the two speed-ups considered
   (decoding in a DataLoader worker; one forward pass over anchor|positive|negative concatenated).
+- onnx: the shipped model exported to ONNX and run by ONNX Runtime (`OnnxEncoder`) against PyTorch, both through
+  `encode_images` on the same real images (decoding included), interleaved; and whole `siamese_encode` commands over
+  a folder of 1,200 images, with the checkpoint and with the ONNX file. Also written to `benchmarks/onnx_results.md`.
 - steps: seconds per identity-aware training step (64 images, forward, backward, Adam) of the default recipe's model
   and of the variants the model chapter discusses (memory layout, last downsampling, input size, frozen layers).
 """
 from __future__ import annotations
-import argparse, os, platform, sys, time, datetime
+import argparse, os, platform, shutil, subprocess, sys, tempfile, time, datetime
 from pathlib import Path
 import numpy as np, torch
 
 from siamese_nbdev.data import load_image, get_data_dir, sample_dir
-from siamese_nbdev.model import APN_Model
+from siamese_nbdev.model import APN_Model, load_model, MARKET_MODEL
 from siamese_nbdev.encode import list_images, encode_images, default_workers, default_batch_size
-from siamese_nbdev.search import search, sq_norms, faiss_index, faiss_search
+from siamese_nbdev.search import search, sq_norms, faiss_index, faiss_search, index_bytes
 
 ROWS = []  # (stage, measure, ours, original, limit, ours/original, ours/limit, target, met)
 
@@ -95,6 +99,47 @@ def bench_encode(img_dir:Path, n_images:int, repeats:int, chunk:int=128):
         ours/orig >= 2.5 and ours/lim >= 0.85)
     for nw in (1, 2):
         row('encode', f'… with num_workers={nw} (for choosing the default)', f'{best[f"w{nw}"]:.0f}', None, None, best[f'w{nw}']/orig, best[f'w{nw}']/lim)
+
+# ---------------------------------------------------------------- onnx
+def bench_onnx(img_dir:Path, n_images:int, repeats:int, chunk:int=128, folder_size:int=1200) -> list:
+    "Images/s of the shipped model in PyTorch and in ONNX Runtime, interleaved; whole siamese_encode commands; the rows"
+    from siamese_nbdev.export import export_onnx, OnnxEncoder
+    tmp = Path(tempfile.mkdtemp())
+    model = load_model(MARKET_MODEL)
+    t0 = time.perf_counter(); export_onnx(model, tmp/'market.onnx'); t_export = time.perf_counter() - t0
+    onnx_model = OnnxEncoder(tmp/'market.onnx')
+    names = list_images(img_dir)
+    chunks = [names[i:i+chunk] for i in range(0, min(n_images, len(names)) - chunk + 1, chunk)]
+    best = {}
+    def timed(key, f, n):
+        t0 = time.perf_counter(); f(); best[key] = max(best.get(key, 0), n / (time.perf_counter() - t0))
+    encode_images(onnx_model, chunks[0][:16], img_dir); encode_images(model, chunks[0][:16], img_dir, device='cpu')
+    for _ in range(repeats):
+        for c in chunks:
+            timed('torch', lambda: encode_images(model, c, img_dir, device='cpu'), len(c))
+            timed('onnx', lambda: encode_images(onnx_model, c, img_dir), len(c))
+    diff = np.abs(encode_images(model, chunks[0], img_dir, device='cpu') - encode_images(onnx_model, chunks[0], img_dir)).max()
+    start = len(ROWS)
+    row('onnx', f'shipped model ({model.config["backbone"]}, {model.config["img_size"][0]}×{model.config["img_size"][1]}, '
+        f'mirror averaging), {len(chunks) * chunk} images in chunks of {chunk}, batch {default_batch_size("cpu")}, '
+        f'img/s, ONNX Runtime against PyTorch; largest difference between their embeddings {diff:.1e}',
+        f'{best["onnx"]:.0f}', f'{best["torch"]:.0f}', None, best['onnx'] / best['torch'], None, '≥ 1.3× PyTorch',
+        best['onnx'] / best['torch'] >= 1.3)
+    folder = tmp/'images'; folder.mkdir()
+    for n in names[:folder_size]: os.symlink((img_dir/n).resolve(), folder/n)
+    cmd = {'onnx': tmp/'market.onnx', 'torch': MARKET_MODEL}
+    whole = {}
+    for _ in range(2):
+        for key, m in cmd.items():
+            t0 = time.perf_counter()
+            subprocess.run(['siamese_encode', '--model', str(m), '--images', str(folder), '--out', str(tmp/f'{key}.npz')],
+                           check=True, capture_output=True)
+            whole[key] = min(whole.get(key, np.inf), time.perf_counter() - t0)
+    row('onnx', f'`siamese_encode` over a folder of {len(list_images(folder))} images, seconds, with the .onnx file '
+        f'against the checkpoint (the ratio: the speed-up); the ONNX export took {t_export:.0f} s',
+        f'{whole["onnx"]:.1f}', f'{whole["torch"]:.1f}', None, whole['torch'] / whole['onnx'], None, 'faster', whole['onnx'] < whole['torch'])
+    shutil.rmtree(tmp)
+    return ROWS[start:]
 
 # ---------------------------------------------------------------- search
 def original_distances(img_enc, anc_enc_arr):
@@ -189,6 +234,40 @@ def bench_faiss(n, n_queries=200, k=10, nprobes=(4, 16, 64, 128), hnsw=False):
                 f'{t_build:.0f} s; {t_one*1e3:.2f} / {t_batch*1e3:.2f} ms; {recall:.3f}', f'{t_exact1*1e3:.0f} ms', None,
                 t_exact1/t_one, None, 'speed-up over exact search', None)
         del index
+    bench_ivfpq(g, q, exact_i, t_exact1, k)
+
+def bench_ivfpq(g, q, exact_i, t_exact1, k=10, nprobes=(16, 64), candidates=100, target=False):
+    "IVF-PQ over a memory-mapped copy of the gallery `g`: size against the flat index's, build time, speed, recall@k"
+    tmp = Path(tempfile.mkdtemp())
+    np.save(tmp/'gallery.npy', g)
+    mapped = np.load(tmp/'gallery.npy', mmap_mode='r')  # what `load_embeddings` gives for a .npy file
+    t0 = time.perf_counter()
+    index = faiss_index(mapped, 'ivfpq')
+    t_build, size, flat_size = time.perf_counter() - t0, index_bytes(index), g.nbytes  # flat: the raw float32 rows
+    for p in nprobes:
+        t0 = time.perf_counter()
+        _, ai = faiss_search(index, q, k, gallery=mapped, extra=candidates - k, nprobe=p)
+        t_batch = (time.perf_counter() - t0) / len(q)
+        t0 = time.perf_counter()
+        for i in range(20): faiss_search(index, q[i], k, gallery=mapped, extra=candidates - k, nprobe=p)
+        t_one = (time.perf_counter() - t0) / 20
+        recall = np.mean([len(set(a) & set(b)) / k for a, b in zip(ai, exact_i)])
+        row('faiss', f'{len(g):,} × 512: ivfpq (nlist {index.nlist}, {index.pq.M} bytes per embedding), nprobe {p}, '
+            f'{candidates} candidates re-checked against the memory-mapped gallery: build s; index MB (flat {flat_size/2**20:.0f} MB); '
+            f'ms per query one / batch; recall@10 (original: exact `search`, one query)',
+            f'{t_build:.0f} s; {size/2**20:.1f} MB (1/{flat_size/size:.0f}); {t_one*1e3:.2f} / {t_batch*1e3:.2f} ms; {recall:.3f}',
+            f'{t_exact1*1e3:.0f} ms', None, t_exact1/t_one, None, '≤ 1/16 of flat, recall ≥ 0.95' if target else '',
+            (size <= flat_size / 16 and recall >= 0.95) if target else None)
+    del mapped, index
+    shutil.rmtree(tmp)
+
+def bench_ivfpq_200k(n=200_000, n_queries=200, k=10):
+    "The compressed index at 200,000 embeddings, against its targets"
+    g = clustered(n + n_queries, seed=2)
+    q, g = g[:n_queries], g[n_queries:]
+    exact_i = search(q, g, k)[1]
+    t0 = time.perf_counter(); search(q[0], g, k); t_exact1 = time.perf_counter() - t0
+    bench_ivfpq(g, q, exact_i, t_exact1, k, target=True)
 
 # ---------------------------------------------------------------- training
 def bench_training(img_dir:Path|None=None, n_batches:int=4, batch_size:int=32, repeats:int=2):
@@ -273,8 +352,9 @@ def machine() -> str:
     return (f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GB RAM, {gpu}; torch {torch.__version__} ({torch.get_num_threads()} threads), "
             f"numpy {np.__version__}, faiss {fv}, Python {platform.python_version()}")
 
-def markdown(title:str) -> str:
+def markdown(title:str, rename:dict|None=None) -> str:
     head = ['stage', 'measure', 'ours', 'original', 'limit', 'ours / original', 'ours / limit', 'target', 'met']
+    head = [(rename or {}).get(h, h) for h in head]
     used = [j for j in range(len(head)) if any(str(r[j]) for r in ROWS)]  # columns no row fills are left out
     lines = [title, '', '| ' + ' | '.join(head[j] for j in used) + ' |', '|' + '---|' * len(used)]
     lines += ['| ' + ' | '.join(str(r[j]) for j in used) + ' |' for r in ROWS]
@@ -282,8 +362,10 @@ def markdown(title:str) -> str:
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--only', nargs='+', choices=['encode', 'search', 'faiss', 'train', 'steps'],
-                   default=['encode', 'search', 'faiss', 'train', 'steps'])
+    p.add_argument('--only', nargs='+', choices=['encode', 'onnx', 'search', 'faiss', 'train', 'steps'],
+                   default=['encode', 'onnx', 'search', 'faiss', 'train', 'steps'])
+    p.add_argument('--onnx-out', default=Path(__file__).parent/'onnx_results.md',
+                   help='where the onnx rows also go, for the export chapter')
     p.add_argument('--data', help='folder of images for the encoding benchmark (default: $SIAMESE_DATA/train, else the sample)')
     p.add_argument('--n-images', type=int, default=1024)
     p.add_argument('--faiss-n', type=int, default=1_000_000)
@@ -298,8 +380,9 @@ def main(argv=None):
     t0 = time.time()
     print(machine(), flush=True)
     if 'encode' in a.only: bench_encode(img_dir, a.n_images, 1)  # finely interleaved rounds over n_images: best of n_images/128
+    if 'onnx' in a.only: onnx_rows = bench_onnx(img_dir, a.n_images, a.repeats)
     if 'search' in a.only: bench_search([4000, 100_000] if not a.quick else [4000, 20_000], a.repeats)
-    if 'faiss' in a.only: bench_faiss(a.faiss_n, hnsw=a.hnsw)
+    if 'faiss' in a.only: bench_ivfpq_200k(); bench_faiss(a.faiss_n, hnsw=a.hnsw)
     if 'train' in a.only: bench_training(n_batches=2 if a.quick else 4)
     if 'steps' in a.only: bench_steps(1 if a.quick else a.repeats)
     title = (f"Measured {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC in {time.time()-t0:.0f} s on: {machine()}.\n\n"
@@ -307,5 +390,10 @@ def main(argv=None):
     md = markdown(title)
     print('\n' + md)
     if a.out: Path(a.out).write_text(md)
+    if 'onnx' in a.only:
+        global ROWS
+        ROWS = onnx_rows
+        Path(a.onnx_out).write_text(markdown(title, {'ours': 'ONNX Runtime', 'original': 'PyTorch',
+                                                     'ours / original': 'ONNX Runtime / PyTorch'}))
 
 if __name__ == '__main__': main()

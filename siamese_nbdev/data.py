@@ -17,10 +17,10 @@ import siamese_nbdev
 # %% auto #0
 __all__ = ['DATASET_NAME', 'DATASET_URL', 'MAX_PIXELS', 'TRIPLET_COLS', 'IMG_EXTS', 'JUNK_PID', 'DISTRACTOR_PID', 'sample_dir',
            'default_cache_dir', 'get_data_dir', 'download_data', 'parse_market_name', 'ImageReadError', 'read_image',
-           'normalization_for', 'image_transform', 'load_image', 'read_triplets', 'person_of', 'split_by_person',
-           'check_names', 'ImageDataset', 'APN_Dataset', 'scan_images', 'check_triplet_images', 'list_images',
-           'identity_table', 'pid_is', 'split_identities', 'write_subset', 'train_transform', 'IdentityDataset',
-           'check_identity_images']
+           'normalization_for', 'image_transform', 'image_pixels', 'load_image', 'read_triplets', 'person_of',
+           'split_by_person', 'check_names', 'ImageDataset', 'APN_Dataset', 'scan_images', 'check_triplet_images',
+           'list_images', 'identity_table', 'pid_is', 'split_identities', 'write_subset', 'train_transform',
+           'IdentityDataset', 'check_identity_images']
 
 # %% ../nbs/00_data.ipynb #40ebc8a3
 DATASET_NAME = 'Person-Re-Id-Dataset'
@@ -146,6 +146,13 @@ def image_transform(img_size:tuple=(128, 64), # (height, width) the model sees
     "PIL RGB image → resized, normalised float tensor of shape (3, H, W)"
     return T.Compose([T.Resize(tuple(img_size)), T.ToTensor(), T.Normalize(mean, std)])
 
+def image_pixels(img_size:tuple=(128, 64), # (height, width) the model sees
+                ):
+    "PIL RGB image → `image_transform`'s resized image as uint8 pixels (H, W, 3): an exported model's input"
+    return T.Compose([T.Resize(tuple(img_size)), _pixel_tensor])
+
+def _pixel_tensor(im:Image.Image) -> torch.Tensor: return torch.from_numpy(np.array(im, dtype=np.uint8))
+
 def load_image(path:str|Path, # The image file
                img_size:tuple=(128, 64), # (height, width) the model sees
                mean:tuple=(0.485, 0.456, 0.406), # Normalisation mean
@@ -261,10 +268,11 @@ class ImageDataset(Dataset):
                  img_size:tuple=(128, 64), # (height, width) the model sees
                  mean:tuple=(0.485, 0.456, 0.406), # Normalisation mean
                  std:tuple=(0.229, 0.224, 0.225), # Normalisation standard deviation
+                 pixels:bool=False, # Give uint8 pixels (H, W, 3) after resizing instead (see `image_pixels`)
                 ):
         self.names, self.img_dir = list(names), Path(img_dir)
         _check_images(self.names, self.img_dir, 'the image list')
-        self.tfm = image_transform(img_size, mean, std)
+        self.tfm = image_pixels(img_size) if pixels else image_transform(img_size, mean, std)
     def __len__(self): return len(self.names)
     def __getitem__(self, i): return self.tfm(read_image(self.img_dir/self.names[i]))
 

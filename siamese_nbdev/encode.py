@@ -4,18 +4,20 @@
 
 # %% ../nbs/03_encode.ipynb #b5436997
 from __future__ import annotations
-import contextlib, os
+import contextlib, hashlib, json, os, shutil
 from pathlib import Path
 import numpy as np, pandas as pd, torch
+import torch.distributed as dist
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 from .data import ImageDataset, list_images
-from .model import APN_Model
+from .model import APN_Model, atomic_save
 from .train import get_device
 
 # %% auto #0
 __all__ = ['ENC_FORMATS', 'default_workers', 'default_batch_size', 'encode_images', 'get_encoding_csv', 'encodings_table',
-           'encode_query', 'save_encodings', 'load_embeddings', 'load_encodings', 'list_images']
+           'encode_query', 'names_file', 'save_embeddings', 'save_encodings', 'load_embeddings', 'load_encodings',
+           'encode_to_file', 'list_images']
 
 # %% ../nbs/03_encode.ipynb #785a2265
 _all_ = ['list_images']  # data's, importable from here: `from siamese_nbdev.encode import list_images`
@@ -39,7 +41,7 @@ def _autocast(device:torch.device):
     return torch.autocast('cpu', dtype=torch.bfloat16) if device.type == 'cpu' else contextlib.nullcontext()
 
 @torch.inference_mode()
-def encode_images(model:APN_Model, # The embedding model; its config sets input size and normalisation
+def encode_images(model:APN_Model, # The embedding model (or an exported one: `OnnxEncoder`); its config sets the input
                   img_names, # Image file names, relative to `data_dir`
                   data_dir:str|Path, # Folder holding the images
                   batch_size:int|None=None, # Images per forward pass; default: `default_batch_size(device)`
@@ -52,17 +54,18 @@ def encode_images(model:APN_Model, # The embedding model; its config sets input 
     fast = device.type == 'cuda' if fast is None else fast
     num_workers = default_workers(device) if num_workers is None else num_workers
     batch_size = batch_size or default_batch_size(device)
-    cfg = model.config
-    ds = ImageDataset(img_names, data_dir, cfg['img_size'], cfg['mean'], cfg['std'])
+    cfg, exported = model.config, not isinstance(model, torch.nn.Module)  # exported: it takes uint8 pixels
+    ds = ImageDataset(img_names, data_dir, cfg['img_size'], cfg['mean'], cfg['std'], pixels=exported)
     dl = DataLoader(ds, batch_size=batch_size, num_workers=num_workers,
                     pin_memory=device.type == 'cuda', persistent_workers=False,
                     prefetch_factor=4 if num_workers else None)
-    model.to(device).eval()
+    if not exported: model.to(device).eval()
     out = torch.empty((len(ds), cfg['embed_size']), dtype=torch.float32)
     i = 0
-    with _autocast(device) if fast else contextlib.nullcontext():
+    with _autocast(device) if fast and not exported else contextlib.nullcontext():
         for x in tqdm(dl, desc='encode', leave=False):
-            out[i:i+len(x)] = model(x.to(device, non_blocking=True)).float().cpu()
+            if exported: out[i:i+len(x)] = torch.from_numpy(model(x.numpy()))
+            else: out[i:i+len(x)] = model(x.to(device, non_blocking=True)).float().cpu()
             i += len(x)
     return out.numpy()
 
@@ -92,11 +95,11 @@ def encode_query(model:APN_Model, # The embedding model
     "Embedding (embed_size,) of the image at `path`, computed by `encode_images` as a gallery image's is"
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"Query image not found: {path}")
-    device = next(model.parameters()).device if device is None else device
+    if device is None: device = next(model.parameters()).device if isinstance(model, torch.nn.Module) else 'cpu'
     return encode_images(model, [path.name], path.parent, 1, device, 0, fast)[0]
 
 # %% ../nbs/03_encode.ipynb #c42e4cf3
-ENC_FORMATS = ('.csv', '.npz')
+ENC_FORMATS = ('.csv', '.npz', '.npy')
 
 def _enc_format(path:Path) -> str:
     fmt = path.suffix.lower()
@@ -104,18 +107,31 @@ def _enc_format(path:Path) -> str:
                                                 f"{' or '.join(ENC_FORMATS)} (chooses the format)")
     return fmt
 
-def save_encodings(df_enc:pd.DataFrame, # A table from `get_encoding_csv`
-                   path:str|Path, # A `.csv` (the original's table) or `.npz` file (binary: names, float32 embeddings)
-                  ):
-    "Write an encoding table, as CSV or as binary `.npz`, chosen by `path`'s extension"
-    path = Path(path)
+def names_file(path:str|Path, # A `.npy` encodings file
+              ) -> Path:
+    "The file of image names beside a `.npy` encodings file, one per line: `gallery.npy` → `gallery.names.txt`"
+    return Path(path).with_suffix('.names.txt')
+
+def save_embeddings(names, # Image names (n,)
+                    emb:np.ndarray, # Their embeddings (n, d); a memory-mapped array is copied a block at a time
+                    path:str|Path, # `.csv` (the original's table), `.npz` (binary) or `.npy` (binary, memory-mappable)
+                   ):
+    "Write names and embeddings as an encodings file, the format chosen by `path`'s extension, atomically"
+    path, names = Path(path), np.asarray(names, dtype=str)
     fmt = _enc_format(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == '.csv': df_enc.to_csv(path, index=False)
+    if len(names) != len(emb): raise ValueError(f"{len(names)} names for {len(emb)} embeddings")
+    if fmt == '.csv': atomic_save(encodings_table(names, emb), path, write=lambda df, f: df.to_csv(f, index=False))
+    elif fmt == '.npz': atomic_save(emb, path, write=lambda e, f: np.savez(f, names=names, embeddings=e))
     else:
-        with open(path, 'wb') as f:  # a file object: np.savez would otherwise append its own .npz
-            np.savez(f, names=df_enc.Anchor.to_numpy(str),
-                     embeddings=df_enc.iloc[:, 1:].to_numpy(np.float32))
+        if any('\n' in n for n in names): raise ValueError("An image name holds a line break: use .npz, not .npy")
+        atomic_save(names, names_file(path), write=lambda ns, f: f.write(''.join(f'{n}\n' for n in ns).encode()))
+        atomic_save(emb, path, write=lambda e, f: np.save(f, e))
+
+def save_encodings(df_enc:pd.DataFrame, # A table from `get_encoding_csv`
+                   path:str|Path, # `.csv` (the original's table), `.npz` (binary) or `.npy` (binary, memory-mappable)
+                  ):
+    "Write an encoding table, as CSV or as binary `.npz` or `.npy`, chosen by `path`'s extension"
+    save_embeddings(df_enc.Anchor.to_numpy(str), df_enc.iloc[:, 1:].to_numpy(np.float32), path)
 
 def _load_npz(path:Path) -> tuple[np.ndarray, np.ndarray]:
     try:
@@ -145,20 +161,90 @@ def _load_csv(path:Path) -> pd.DataFrame:
     df.columns = ['Anchor'] + list(range(emb.shape[1]))
     return df
 
-def load_embeddings(path:str|Path, # A `.csv` or `.npz` file written by `save_encodings`
+def _load_npy(path:Path) -> tuple[np.ndarray, np.ndarray]:
+    if not names_file(path).is_file(): raise FileNotFoundError(
+        f"{path} has no names file beside it: expected {names_file(path).name}")
+    try: emb = np.load(path, mmap_mode='r', allow_pickle=False)
+    except (OSError, ValueError) as e: raise ValueError(f"{path} is not a .npy array file ({e})") from None
+    names = np.array(names_file(path).read_text(encoding='utf-8').splitlines())
+    if emb.ndim != 2 or emb.dtype != np.float32 or names.shape != (len(emb),): raise ValueError(
+        f"{path} is not an encodings file: expected (n, d) float32 embeddings and n names in "
+        f"{names_file(path).name}, got {emb.shape} {emb.dtype} and {len(names)} names")
+    for s in range(0, len(emb), 65536):  # checked a block at a time: the file is never loaded whole
+        if not np.isfinite(emb[s:s+65536]).all(): raise ValueError(f"{path} has non-finite embedding values")
+    return names, emb
+
+def load_embeddings(path:str|Path, # A `.csv`, `.npz` or `.npy` file written by `save_encodings`
                    ) -> tuple[np.ndarray, np.ndarray]:
-    "The names (n,) and float32 embeddings (n, d) in an encodings file, checked"
+    "The names (n,) and float32 embeddings (n, d) in an encodings file, checked; from `.npy`, memory-mapped"
     path = Path(path)
     fmt = _enc_format(path)
     if not path.is_file(): raise FileNotFoundError(f"Encodings file not found: {path}")
     if fmt == '.npz': return _load_npz(path)
+    if fmt == '.npy': return _load_npy(path)
     df = _load_csv(path)
     return df.Anchor.to_numpy(str), df.iloc[:, 1:].to_numpy(np.float32)
 
-def load_encodings(path:str|Path, # A `.csv` or `.npz` file written by `save_encodings`
+def load_encodings(path:str|Path, # A `.csv`, `.npz` or `.npy` file written by `save_encodings`
                   ) -> pd.DataFrame:
     "Read an encoding table back, checking its shape"
     path = Path(path)
-    fmt = _enc_format(path)
-    if not path.is_file(): raise FileNotFoundError(f"Encodings file not found: {path}")
-    return _load_csv(path) if fmt == '.csv' else encodings_table(*_load_npz(path))
+    if _enc_format(path) == '.csv':
+        if not path.is_file(): raise FileNotFoundError(f"Encodings file not found: {path}")
+        return _load_csv(path)
+    names, emb = load_embeddings(path)
+    return encodings_table(names, np.asarray(emb))
+
+# %% ../nbs/03_encode.ipynb #4de83a78
+def _pieces_dir(path:Path) -> Path: return path.with_name(path.name + '.parts')
+
+def _claim_pieces(parts:Path, manifest:dict):
+    "Make `parts` for this run, or check that it already belongs to the same run"
+    if (parts/'manifest.json').is_file():
+        if json.loads((parts/'manifest.json').read_text()) != manifest: raise ValueError(
+            f"{parts} holds pieces of another encoding (other images, model or piece size): delete it to start over")
+    else:
+        parts.mkdir(parents=True, exist_ok=True)
+        atomic_save(manifest, parts/'manifest.json', write=lambda m, f: f.write(json.dumps(m).encode()))
+
+def _sync():
+    if dist.is_available() and dist.is_initialized(): dist.barrier()
+
+def encode_to_file(model:APN_Model, # The embedding model, or an exported one (`OnnxEncoder`)
+                   img_names, # Image file names, relative to `data_dir`
+                   data_dir:str|Path, # Folder holding the images
+                   path:str|Path, # The encodings file to write: `.npy` (memory-mappable), `.npz` or `.csv`
+                   piece_size:int=10_000, # Images per piece: memory holds one piece's embeddings
+                   batch_size:int|None=None, # Images per forward pass; default: `default_batch_size(device)`
+                   device:str|torch.device|None=None, # Default: `get_device()`
+                   num_workers:int|None=None, # DataLoader workers decoding images; default: `default_workers(device)`
+                  ) -> Path:
+    "Encode the images into `path` a piece at a time: bounded memory, resumable, shared among `torchrun` processes"
+    path, names = Path(path), [str(n) for n in img_names]
+    _enc_format(path)
+    rank, world = (dist.get_rank(), dist.get_world_size()) if dist.is_available() and dist.is_initialized() else (0, 1)
+    parts = _pieces_dir(path)
+    manifest = dict(images=len(names), names=hashlib.sha256('\n'.join(names).encode()).hexdigest(),
+                    piece_size=piece_size, config=json.loads(json.dumps(model.config)))
+    if rank == 0: _claim_pieces(parts, manifest)
+    _sync()
+    if rank: _claim_pieces(parts, manifest)  # the first process made it; the others check it
+    piece = lambda i: parts/f'{i:06d}.npy'
+    n_pieces = -(-len(names) // piece_size)
+    done = sum(piece(i).is_file() for i in range(n_pieces))
+    if rank == 0 and done: print(f"continuing: {done} of {n_pieces} pieces already encoded in {parts}")
+    for i in range(rank, n_pieces, world):
+        if piece(i).is_file(): continue
+        emb = encode_images(model, names[i*piece_size:(i+1)*piece_size], data_dir, batch_size, device, num_workers)
+        atomic_save(emb, piece(i), write=lambda e, f: np.save(f, e))
+    _sync()
+    if rank == 0:
+        shape = (len(names), model.config['embed_size'])
+        joined = np.lib.format.open_memmap(parts/'joined.npy', 'w+', np.float32, shape)
+        for i in range(n_pieces): joined[i*piece_size:(i+1)*piece_size] = np.load(piece(i))
+        joined.flush()
+        save_embeddings(names, joined, path)
+        del joined
+        shutil.rmtree(parts)
+    _sync()
+    return path

@@ -175,7 +175,7 @@ class APN_Model(nn.Module):
         x = images.contiguous(memory_format=torch.channels_last)
         if self.config['flip_average'] and not (self.training or features):  # one pass: (2B, d) → mean of the halves
             f = self.backbone(torch.cat([x, x.flip(3)]).contiguous(
-                memory_format=torch.channels_last)).unflatten(0, (2, len(x))).mean(0)
+                memory_format=torch.channels_last)).unflatten(0, (2, -1)).mean(0)
         else: f = self.backbone(x)
         if self.neck is None: return (f, f, f) if features else f
         n = self.neck(f)

@@ -9,7 +9,7 @@ import numpy as np, pandas as pd
 
 # %% auto #0
 __all__ = ['euclidean_distance', 'sq_norms', 'refine', 'search', 'test_same_ranking', 'closest_imgs', 'faiss_index',
-           'faiss_search', 'save_index', 'load_index']
+           'faiss_search', 'index_bytes', 'save_index', 'load_index']
 
 # %% ../nbs/04_search.ipynb #4d3bd4e9
 _BLOCK = 2**18  # values per step of the exact distances (about 1 MB): bounds their working memory
@@ -156,32 +156,38 @@ def _faiss():
                           "(or pip install faiss-cpu)") from None
     return faiss
 
-def faiss_index(gallery:np.ndarray, # Gallery embeddings (n, d)
-                kind:str='flat', # 'flat' (exact), 'ivf' (inverted lists) or 'hnsw' (graph)
-                nlist:int|None=None, # 'ivf': number of clusters; default: about √n (1,000 for a million)
-                nprobe:int=32, # 'ivf': clusters visited per query (more: better recall, slower)
-                train_size:int|None=None, # 'ivf': random rows the clusters are learnt from; default: 64 per cluster
+def faiss_index(gallery:np.ndarray, # Gallery embeddings (n, d); a memory-mapped array is read a block at a time
+                kind:str='flat', # 'flat' (exact), 'ivf' (inverted lists), 'ivfpq' (compressed lists) or 'hnsw' (graph)
+                nlist:int|None=None, # 'ivf', 'ivfpq': number of clusters; default: about √n (1,000 for a million)
+                nprobe:int=32, # 'ivf', 'ivfpq': clusters visited per query (more: better recall, slower)
+                train_size:int|None=None, # 'ivf', 'ivfpq': random rows to learn from; default: 64 per cluster
+                pq_bytes:int|None=None, # 'ivfpq': bytes per embedding (8-bit codes); default: d / 8, 1/32 of float32
                 M:int=32, # 'hnsw': links per node
                 ef_search:int=128, # 'hnsw': candidate list size per query (more: better recall, slower)
                 chunk_size:int=100_000, # Rows added per step: bounds the extra memory
                 seed:int=0, # Seed for the training sample and the clustering
                ):
-    "A FAISS index over `gallery` for Euclidean search: exact ('flat') or approximate ('ivf', 'hnsw')"
+    "A FAISS index over `gallery` for Euclidean search: exact ('flat') or approximate ('ivf', 'ivfpq', 'hnsw')"
     faiss = _faiss()
     n, d = gallery.shape
     if kind == 'flat': index = faiss.IndexFlatL2(d)
     elif kind == 'hnsw':
         index = faiss.IndexHNSWFlat(d, M)
         index.hnsw.efSearch = ef_search
-    elif kind == 'ivf':
+    elif kind in ('ivf', 'ivfpq'):
         nlist = nlist or max(1, min(n // 39, int(np.sqrt(n))))  # FAISS wants ≥ 39 training rows per cluster
-        index = faiss.IndexIVFFlat(faiss.IndexFlatL2(d), d, nlist)
-        rows = np.sort(np.random.default_rng(seed).choice(
-            n, min(n, max(train_size or 64 * nlist, 39 * nlist)), replace=False))
+        if kind == 'ivf': index, least = faiss.IndexIVFFlat(faiss.IndexFlatL2(d), d, nlist), 39 * nlist
+        else:
+            m = pq_bytes or d // 8
+            if d % m: raise ValueError(f"pq_bytes={m} must divide the embedding size {d}")
+            index, least = faiss.IndexIVFPQ(faiss.IndexFlatL2(d), d, nlist, m, 8), max(39 * nlist, 39 * 256)
+        rows = np.sort(np.random.default_rng(seed).choice(n, min(n, max(train_size or 64 * nlist, least)),
+                                                          replace=False))
         index.cp.seed = seed
+        if kind == 'ivfpq': index.pq.cp.seed = seed
         index.train(np.ascontiguousarray(gallery[rows], dtype=np.float32))
         index.nprobe = nprobe
-    else: raise ValueError(f"Unknown FAISS index kind {kind!r}: expected 'flat', 'ivf' or 'hnsw'")
+    else: raise ValueError(f"Unknown FAISS index kind {kind!r}: expected 'flat', 'ivf', 'ivfpq' or 'hnsw'")
     for s in range(0, n, chunk_size): index.add(np.ascontiguousarray(gallery[s:s+chunk_size], dtype=np.float32))
     return index
 
@@ -210,6 +216,11 @@ def faiss_search(index, # From `faiss_index` or `load_index`
     if q.ndim == 2: return dist, idx  # not found: -1 at inf, after each query's neighbours
     found = idx[0] >= 0
     return dist[0][found], idx[0][found]
+
+def index_bytes(index, # A FAISS index
+               ) -> int:
+    "The bytes the index takes, as saved (and, near enough, in memory)"
+    return int(_faiss().serialize_index(index).nbytes)
 
 def save_index(index, # A FAISS index
                path:str|Path, # Where to write it (e.g. `gallery.faiss`)
