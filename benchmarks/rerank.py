@@ -113,7 +113,7 @@ def dense_and_knn(n_q=1000, n_g=10_000) -> str:
     overlap = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(top_dense, i_knn[:, :10])])
     full_knn = np.empty_like(dense)
     np.put_along_axis(full_knn, i_knn, d_knn, 1)
-    m_dense, m_knn, m_plain = [evaluate_distances(d, pq, None, pg, None)
+    m_dense, m_knn, m_plain = [evaluate_distances(d, {'pid': pq}, {'pid': pg})
                                for d in (dense, full_knn, euclidean_distance(q, g))]
     return (f"### `re_ranking_knn` and `re_ranking`\n\n{n_q:,} queries × {n_g:,} gallery images (512-d, {n_g // 20} "
             f"people): `re_ranking` {t_dense:.1f} s, `re_ranking_knn` {t_knn:.1f} s (asked for the whole ranking). "

@@ -16,20 +16,22 @@ import siamese_nbdev
 
 # %% auto #0
 __all__ = ['DATASET_NAME', 'DATASET_URL', 'MAX_PIXELS', 'TRIPLET_COLS', 'IMG_EXTS', 'JUNK_PID', 'DISTRACTOR_PID', 'sample_dir',
-           'default_cache_dir', 'get_data_dir', 'download_data', 'parse_market_name', 'ImageReadError', 'read_image',
-           'normalization_for', 'image_transform', 'image_pixels', 'load_image', 'read_triplets', 'person_of',
-           'split_by_person', 'check_names', 'ImageDataset', 'APN_Dataset', 'scan_images', 'check_triplet_images',
-           'list_images', 'identity_table', 'pid_is', 'split_identities', 'write_subset', 'train_transform',
-           'IdentityDataset', 'check_identity_images']
+           'default_cache_dir', 'get_data_dir', 'download_data', 'parse_market_name', 'person_of', 'ImageReadError',
+           'read_image', 'normalization_for', 'image_transform', 'load_image', 'image_pixels', 'read_triplets',
+           'held_out_people', 'split_by_person', 'check_names', 'ImageDataset', 'APN_Dataset', 'scan_images',
+           'check_triplet_images', 'list_images', 'identity_table', 'pid_is', 'split_identities', 'write_subset',
+           'train_transform', 'IdentityDataset', 'check_identity_images']
 
-# %% ../nbs/00_data.ipynb #40ebc8a3
-DATASET_NAME = 'Person-Re-Id-Dataset'
+# %% ../nbs/00_data.ipynb #91c06ff3
+DATASET_NAME = 'Person-Re-Id-Dataset'  # The dataset's folder name, in the cache and in its repository
 DATASET_URL = 'https://github.com/parth1620/Person-Re-Id-Dataset/archive/refs/heads/master.zip'
 
+# %% ../nbs/00_data.ipynb #760d0235
 def sample_dir() -> Path:
     "The small real sample shipped with the package, laid out like `Person-Re-Id-Dataset`"
     return Path(siamese_nbdev.__file__).parent/'sample'
 
+# %% ../nbs/00_data.ipynb #e6d01b03
 def default_cache_dir() -> Path:
     "Per-user cache directory where `download_data` puts the dataset (`$XDG_CACHE_HOME/siamese_nbdev`)"
     return Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')/'siamese_nbdev'
@@ -97,20 +99,20 @@ def parse_market_name(fname:str|Path, # A Market-1501 style file name, e.g. `000
                                    f"(expected PERSON_cCAMERA..., e.g. 0002_c1s1_000451_03.jpg)")
     return int(m.group(1)), int(m.group(2))
 
-# %% ../nbs/00_data.ipynb #1fbf79dc
+# %% ../nbs/00_data.ipynb #a838f30e
+def person_of(name:str, # A Market-1501 style file name
+             ) -> int:
+    "Person id of a Market-1501 file name: an `int`, as in `identity_table`'s `pid` column"
+    return parse_market_name(name)[0]
+
+# %% ../nbs/00_data.ipynb #f793b1ee
 class ImageReadError(ValueError):
     "An image file that exists but cannot be decoded"
 
+# %% ../nbs/00_data.ipynb #00d6e432
 MAX_PIXELS = 64_000_000  # 8000×8000: more than any camera photo, far less than a decompression bomb
 
-def _to_rgb(im:Image.Image) -> Image.Image:
-    if im.mode.startswith('I'):  # 16-bit (or 32-bit integer) grayscale
-        im = Image.fromarray((np.asarray(im, dtype=np.float64)/257).round().clip(0, 255).astype(np.uint8))
-    if im.mode in ('RGBA', 'LA', 'PA') or (im.mode == 'P' and 'transparency' in im.info):
-        return Image.alpha_composite(Image.new('RGBA', im.size, 'white'),
-                                     im.convert('RGBA')).convert('RGB')
-    return im.convert('RGB')
-
+# %% ../nbs/00_data.ipynb #ec0ad9a8
 def read_image(path:str|Path, # The image file
                max_pixels:int=MAX_PIXELS, # Refuse larger images before decoding them
               ) -> Image.Image:
@@ -131,7 +133,16 @@ def read_image(path:str|Path, # The image file
         raise ImageReadError(f"Cannot read image {path}: {e} "
                              f"(expected a JPEG or PNG image)") from None
 
-# %% ../nbs/00_data.ipynb #94086b7e
+def _to_rgb(im:Image.Image) -> Image.Image:
+    "8-bit RGB: 16-bit scaled down, transparent pixels laid over white, other modes converted"
+    if im.mode.startswith('I'):  # 16-bit (or 32-bit integer) grayscale
+        im = Image.fromarray((np.asarray(im, dtype=np.float64)/257).round().clip(0, 255).astype(np.uint8))
+    if im.mode in ('RGBA', 'LA', 'PA') or (im.mode == 'P' and 'transparency' in im.info):
+        return Image.alpha_composite(Image.new('RGBA', im.size, 'white'),
+                                     im.convert('RGBA')).convert('RGB')
+    return im.convert('RGB')
+
+# %% ../nbs/00_data.ipynb #99ea3fa5
 def normalization_for(backbone:str='efficientnet_b0', # A timm model name
                      ) -> tuple[tuple, tuple]:
     "The (mean, std) that `backbone`'s pretrained weights expect, from timm's pretrained config"
@@ -139,6 +150,7 @@ def normalization_for(backbone:str='efficientnet_b0', # A timm model name
     if cfg is None: raise ValueError(f"Unknown timm backbone {backbone!r}; see timm.list_models()")
     return tuple(cfg.mean), tuple(cfg.std)
 
+# %% ../nbs/00_data.ipynb #d322dd3e
 def image_transform(img_size:tuple=(128, 64), # (height, width) the model sees
                     mean:tuple=(0.485, 0.456, 0.406), # Per-channel mean subtracted after scaling to [0, 1]
                     std:tuple=(0.229, 0.224, 0.225), # Per-channel standard deviation divided by
@@ -146,13 +158,7 @@ def image_transform(img_size:tuple=(128, 64), # (height, width) the model sees
     "PIL RGB image → resized, normalised float tensor of shape (3, H, W)"
     return T.Compose([T.Resize(tuple(img_size)), T.ToTensor(), T.Normalize(mean, std)])
 
-def image_pixels(img_size:tuple=(128, 64), # (height, width) the model sees
-                ):
-    "PIL RGB image → `image_transform`'s resized image as uint8 pixels (H, W, 3): an exported model's input"
-    return T.Compose([T.Resize(tuple(img_size)), _pixel_tensor])
-
-def _pixel_tensor(im:Image.Image) -> torch.Tensor: return torch.from_numpy(np.array(im, dtype=np.uint8))
-
+# %% ../nbs/00_data.ipynb #77e5025b
 def load_image(path:str|Path, # The image file
                img_size:tuple=(128, 64), # (height, width) the model sees
                mean:tuple=(0.485, 0.456, 0.406), # Normalisation mean
@@ -161,22 +167,23 @@ def load_image(path:str|Path, # The image file
     "Read the image at `path` and turn it into the normalised (3, H, W) tensor a model takes"
     return image_transform(img_size, mean, std)(read_image(path))
 
-# %% ../nbs/00_data.ipynb #7b599598
-TRIPLET_COLS = ['Anchor', 'Positive', 'Negative']
+# %% ../nbs/00_data.ipynb #5c494632
+def image_pixels(img_size:tuple=(128, 64), # (height, width) the model sees
+                ):
+    "PIL RGB image → `image_transform`'s resized image as uint8 pixels (H, W, 3): an exported model's input"
+    return T.Compose([T.Resize(tuple(img_size)), _pixel_tensor])
 
+def _pixel_tensor(im:Image.Image) -> torch.Tensor: return torch.from_numpy(np.array(im, dtype=np.uint8))
+
+# %% ../nbs/00_data.ipynb #dd600a2d
+TRIPLET_COLS = ['Anchor', 'Positive', 'Negative']  # The three image columns of a triplet table, in item order
+
+# %% ../nbs/00_data.ipynb #016c348d
 def read_triplets(csv:str|Path|pd.DataFrame, # A CSV file (or a DataFrame) with Anchor, Positive and Negative columns
                  ) -> pd.DataFrame:
     "Read and check a triplet CSV (or table): the three columns are there, it has rows, no cell is blank"
     if isinstance(csv, pd.DataFrame): df, src = csv, csv.attrs.get('source', 'the triplet table')
-    else:
-        src = Path(csv)
-        if not src.is_file(): raise FileNotFoundError(f"Triplet CSV not found: {src}")
-        try: df = pd.read_csv(src, dtype=str)
-        except pd.errors.EmptyDataError: raise ValueError(
-            f"{src} is empty: expected a header Anchor,Negative,Positive "
-            f"and one row per triplet") from None
-        except UnicodeDecodeError: raise ValueError(
-            f"{src} is not UTF-8 text ({_first_bad_byte(src)}): save it as UTF-8") from None
+    else: df, src = _read_csv(Path(csv)), Path(csv)
     missing_cols = [c for c in TRIPLET_COLS if c not in df.columns]
     if missing_cols: raise ValueError(f"{src} has no column {', '.join(missing_cols)}: "
                                       f"expected columns {', '.join(TRIPLET_COLS)}, "
@@ -193,6 +200,17 @@ def read_triplets(csv:str|Path|pd.DataFrame, # A CSV file (or a DataFrame) with 
     df.attrs['source'] = str(src)
     return df
 
+def _read_csv(src:Path) -> pd.DataFrame:
+    "The CSV at `src` as strings, with errors that say what is wrong with the file"
+    if not src.is_file(): raise FileNotFoundError(f"Triplet CSV not found: {src}")
+    try: return pd.read_csv(src, dtype=str)
+    except pd.errors.EmptyDataError: raise ValueError(
+        f"{src} is empty: expected a header Anchor,Negative,Positive "
+        f"and one row per triplet") from None
+    except UnicodeDecodeError: raise ValueError(
+        f"{src} is not UTF-8 text ({_first_bad_byte(src)}): save it as UTF-8") from None
+
+# %% ../nbs/00_data.ipynb #530c34e4
 def _first_bad_byte(path:Path) -> str:
     raw = path.read_bytes()
     try: raw.decode('utf-8')
@@ -209,40 +227,44 @@ def _wrong_identity(df) -> pd.Series:
     except ValueError: return pd.Series(False, index=df.index)  # not Market-style names: identities unknown here
     return (a == n) | (a != p)
 
-# %% ../nbs/00_data.ipynb #1cbcd6aa
-def person_of(name:str) -> int:
-    "Person id of a Market-1501 file name"
-    return parse_market_name(name)[0]
+# %% ../nbs/00_data.ipynb #8c4b6ca1
+def held_out_people(people, # Person (or identity) ids, repeats allowed: ints, or names of folders
+                    valid_frac:float=0.2, # Fraction of the people held out
+                    seed:int=42, # Seed for the choice
+                   ) -> set:
+    "The people held out for validation: `round(valid_frac*n)` of the `n` people, at least two left on each side"
+    people = np.array(sorted({_scalar(p) for p in people}, key=str), dtype=object)
+    n_valid = round(len(people)*valid_frac)
+    if n_valid < 2 or len(people) - n_valid < 2:
+        raise ValueError(f"Cannot split {len(people)} people with valid_frac={valid_frac}: "
+                         f"each side needs at least two")
+    return set(np.random.default_rng(seed).choice(people, n_valid, replace=False).tolist())
 
+def _scalar(p): return p.item() if isinstance(p, np.generic) else p  # numpy's ints → Python's, equal and alike
+
+# %% ../nbs/00_data.ipynb #8a966e7f
 def split_by_person(df:pd.DataFrame, # Triplets with Anchor, Positive and Negative columns
                     valid_frac:float=0.2, # Fraction of people that go to validation
-                    seed:int=42, # Seed for the choice of people and of replacement negatives
+                    seed:int=42, # Seed for the choice of people (`held_out_people`) and of replacement negatives
                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
     "Split triplets so that no person appears in both the train and the validation part"
+    anchors = df.Anchor.map(person_of)
+    valid_people = held_out_people(anchors, valid_frac, seed)
     rng = np.random.default_rng(seed)
-    people = np.array(sorted({person_of(n) for n in df.Anchor}))
-    n_valid = max(2, round(len(people)*valid_frac))
-    if len(people) - n_valid < 2:
-        raise ValueError(f"Cannot split {len(people)} people with valid_frac={valid_frac}: "
-                         f"each side needs at least two people to form triplets")
-    valid_people = set(rng.choice(people, n_valid, replace=False).tolist())
-    parts = []
-    for in_valid in (False, True):
-        part = df[df.Anchor.map(person_of).isin(valid_people) == in_valid].copy()
-        pool = pd.unique(part[['Anchor', 'Positive']].values.ravel())
-        pool_pid = np.array([person_of(n) for n in pool])
-        for i, row in part.iterrows():
-            if (person_of(row.Negative) in valid_people) != in_valid:
-                candidates = pool[pool_pid != person_of(row.Anchor)]
-                part.at[i, 'Negative'] = candidates[rng.integers(len(candidates))]
-        parts.append(part.reset_index(drop=True))
-    return parts[0], parts[1]
+    return tuple(_keep_negatives_inside(df[anchors.isin(valid_people) == side].copy(), valid_people, side, rng)
+                 for side in (False, True))
 
-# %% ../nbs/00_data.ipynb #48f25699
-def _leaves(name:str) -> bool:
-    p = PureWindowsPath(name)  # reads `/` and `\` as separators and knows drives: the stricter reading
-    return bool(p.anchor) or '..' in p.parts
+def _keep_negatives_inside(part:pd.DataFrame, valid_people:set, in_valid:bool, rng) -> pd.DataFrame:
+    "`part` with each Negative from the other side replaced by a random image of another person of this side"
+    pool = pd.unique(part[['Anchor', 'Positive']].values.ravel())
+    pool_pid = np.array([person_of(n) for n in pool])
+    for i, row in part.iterrows():
+        if (person_of(row.Negative) in valid_people) != in_valid:
+            candidates = pool[pool_pid != person_of(row.Anchor)]
+            part.at[i, 'Negative'] = candidates[rng.integers(len(candidates))]
+    return part.reset_index(drop=True)
 
+# %% ../nbs/00_data.ipynb #0d4727a3
 def check_names(names, # Image names, relative to `img_dir`
                 img_dir:str|Path, # The folder they must stay in
                 src:str='the image list', # Where the names come from, for the error message
@@ -253,6 +275,10 @@ def check_names(names, # Image names, relative to `img_dir`
                                  f"directory {img_dir}, e.g. {outside[0]!r}: names must be "
                                  f"relative paths inside it")
 
+def _leaves(name:str) -> bool:
+    p = PureWindowsPath(name)  # reads `/` and `\` as separators and knows drives: the stricter reading
+    return bool(p.anchor) or '..' in p.parts
+
 def _check_images(names, img_dir:Path, src:str):
     "`check_names`, then: the folder and every named image exist"
     check_names(names, img_dir, src)
@@ -261,6 +287,7 @@ def _check_images(names, img_dir:Path, src:str):
     if missing: raise FileNotFoundError(f"{len(missing)} image(s) in {src} are missing from "
                                         f"{img_dir}, e.g. {missing[0]}")
 
+# %% ../nbs/00_data.ipynb #a7447916
 class ImageDataset(Dataset):
     "Images by name from `img_dir`, as normalised tensors; every image must exist"
     def __init__(self, names, # Image file names, relative to `img_dir`
@@ -276,6 +303,7 @@ class ImageDataset(Dataset):
     def __len__(self): return len(self.names)
     def __getitem__(self, i): return self.tfm(read_image(self.img_dir/self.names[i]))
 
+# %% ../nbs/00_data.ipynb #0ca71765
 class APN_Dataset(Dataset):
     "Anchor/Positive/Negative triplets from a triplet CSV (or DataFrame), images read from `img_dir`"
     def __init__(self, df:pd.DataFrame|str|Path, # Triplets, or the path of a triplet CSV
@@ -294,7 +322,7 @@ class APN_Dataset(Dataset):
         row = self.df.iloc[i]
         return tuple(self.tfm(read_image(self.img_dir/row[c])) for c in TRIPLET_COLS)
 
-# %% ../nbs/00_data.ipynb #9ffde7d7
+# %% ../nbs/00_data.ipynb #c5d3958a
 def scan_images(names, # Image file names, relative to `img_dir`
                 img_dir:str|Path, # Folder holding the images
                 max_pixels:int=MAX_PIXELS, # Larger images count as bad
@@ -311,6 +339,7 @@ def scan_images(names, # Image file names, relative to `img_dir`
         ex.map(problem, names), total=len(names), desc='check images', leave=False))
     return {n: r for n, r in zip(names, reasons) if r is not None}
 
+# %% ../nbs/00_data.ipynb #39a21914
 def check_triplet_images(df:pd.DataFrame, # Triplets (from `read_triplets`)
                          img_dir:str|Path, # Folder holding the images
                          skip_bad:bool=False, # Drop triplets with an unreadable image (and warn) instead of raising
@@ -336,10 +365,10 @@ def _unreadable(names, img_dir, src:str, rows:str, skip_bad:bool, max_pixels:int
                              f"or skip the {rows} (skip_bad=True, siamese_train --skip-bad-images)")
     return bad
 
-# %% ../nbs/00_data.ipynb #41771bc0
-IMG_EXTS = {'.jpg', '.jpeg', '.png', '.bmp', '.webp'}
-JUNK_PID, DISTRACTOR_PID = -1, 0  # Market-1501's ids for junk detections and for distractors
+# %% ../nbs/00_data.ipynb #f40d211b
+IMG_EXTS = {'.jpg', '.jpeg', '.png', '.bmp', '.webp'}  # What counts as an image file, by its extension
 
+# %% ../nbs/00_data.ipynb #34244bf6
 def list_images(folder:str|Path, # A folder of images
                 empty_ok:bool=False, # Return `[]` for a folder without images, instead of raising
                ) -> list[str]:
@@ -352,6 +381,7 @@ def list_images(folder:str|Path, # A folder of images
                                                     f"in {folder}")
     return names
 
+# %% ../nbs/00_data.ipynb #a1d609aa
 def identity_table(folder:str|Path, # Images with Market-1501 names, or one sub-folder of images per identity
                   ) -> pd.DataFrame:
     "One row per image: `name` (relative to `folder`), identity `pid` and camera `camid` (-1 when unknown)"
@@ -363,45 +393,48 @@ def identity_table(folder:str|Path, # Images with Market-1501 names, or one sub-
         raise ValueError(f"{folder} mixes two layouts: images directly in it (e.g. {files[0]}) and "
                          f"sub-folders of images (e.g. {subdirs[0].name}/); "
                          "expected either Market-1501 named images or one sub-folder per identity")
-    if files:
-        rows = []
-        for f in files:
-            if _market_re.match(f) is None:
-                raise ValueError(f"{folder/f} is not a Market-1501 style name "
-                                 f"(expected PERSON_cCAMERA..., e.g. 0002_c1s1_000451_03.jpg); "
-                                 "images of other kinds go in one sub-folder per identity")
-            rows.append((f, *parse_market_name(f)))
-    elif len(subdirs) == 1:
+    if not files and not subdirs: raise ValueError(f"No images ({', '.join(sorted(IMG_EXTS))}) in {folder} "
+                                                   f"or in its sub-folders")
+    rows = _market_rows(folder, files) if files else _subfolder_rows(folder, subdirs)
+    return pd.DataFrame(rows, columns=['name', 'pid', 'camid'])
+
+def _market_rows(folder:Path, files:list) -> list:
+    "(name, pid, camid) of each image, from its Market-1501 name"
+    for f in files:
+        if _market_re.match(f) is None:
+            raise ValueError(f"{folder/f} is not a Market-1501 style name "
+                             f"(expected PERSON_cCAMERA..., e.g. 0002_c1s1_000451_03.jpg); "
+                             "images of other kinds go in one sub-folder per identity")
+    return [(f, *parse_market_name(f)) for f in files]
+
+def _subfolder_rows(folder:Path, subdirs:list) -> list:
+    "(sub-folder/name, sub-folder, camid) of each image filed in a sub-folder per identity"
+    if len(subdirs) == 1:
         raise ValueError(f"{folder} holds one sub-folder of images, {subdirs[0].name}/, "
                          f"so one identity: nothing to tell apart. "
                          f"If its images have Market-1501 names, point at {subdirs[0]} instead")
-    elif subdirs:
-        found = [(d.name, f) for d in subdirs for f in list_images(d)]
-        with_cams = all(_market_re.match(f) for _, f in found)
-        rows = [(f'{d}/{f}', d, parse_market_name(f)[1] if with_cams else -1) for d, f in found]
-    else: raise ValueError(f"No images ({', '.join(sorted(IMG_EXTS))}) in {folder} "
-                           f"or in its sub-folders")
-    return pd.DataFrame(rows, columns=['name', 'pid', 'camid'])
+    found = [(d.name, f) for d in subdirs for f in list_images(d)]
+    with_cams = all(_market_re.match(f) for _, f in found)
+    return [(f'{d}/{f}', d, parse_market_name(f)[1] if with_cams else -1) for d, f in found]
 
-# %% ../nbs/00_data.ipynb #7bcc78fb
+# %% ../nbs/00_data.ipynb #a2199e9a
+JUNK_PID, DISTRACTOR_PID = -1, 0  # Market-1501's ids for junk detections and for distractors
+
+# %% ../nbs/00_data.ipynb #442317f7
 def pid_is(pids:pd.Series, # Identities from `identity_table`: Market numbers, or folder names
            value:int, # A Market id, e.g. `JUNK_PID` or `DISTRACTOR_PID`
           ) -> pd.Series:
     "True where an identity is the Market id `value` (never for identities named by folders)"
     return pids.map(lambda p: not isinstance(p, str) and p == value)
 
+# %% ../nbs/00_data.ipynb #30b2cffd
 def split_identities(table:pd.DataFrame, # From `identity_table`
                      valid_frac:float=0.2, # Fraction of the identities held out
-                     seed:int=42, # Seed for the choice
+                     seed:int=42, # Seed for the choice (`held_out_people`)
                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
     "Training and validation rows of `table`, with no identity on both sides"
     special = pid_is(table.pid, JUNK_PID) | pid_is(table.pid, DISTRACTOR_PID)
-    people = np.array(sorted(table.pid[~special].unique(), key=str), dtype=object)
-    n_valid = round(len(people)*valid_frac)
-    if n_valid < 2 or len(people) - n_valid < 2:
-        raise ValueError(f"Cannot split {len(people)} identities with valid_frac={valid_frac}: "
-                         f"each side needs at least two")
-    valid_people = set(np.random.default_rng(seed).choice(people, n_valid, replace=False).tolist())
+    valid_people = held_out_people(table.pid[~special], valid_frac, seed)
     in_valid = table.pid.isin(valid_people)
     return table[~in_valid & ~special].reset_index(drop=True), table[in_valid | special].reset_index(drop=True)
 
@@ -421,7 +454,7 @@ def write_subset(src:str|Path, # A dataset folder: `train/` images and `train.cs
     triplets[only_kept].to_csv(dest/'train.csv', index=False)
     return dest
 
-# %% ../nbs/00_data.ipynb #db2bd170
+# %% ../nbs/00_data.ipynb #437bda1f
 def train_transform(img_size:tuple=(128, 64), # (height, width) the model sees
                     mean:tuple=(0.485, 0.456, 0.406), # Normalisation mean
                     std:tuple=(0.229, 0.224, 0.225), # Normalisation standard deviation
@@ -435,6 +468,7 @@ def train_transform(img_size:tuple=(128, 64), # (height, width) the model sees
     return T.Compose(tf + [T.ToTensor(), T.Normalize(mean, std)]
                      + [T.RandomErasing(p=erase)]*(erase > 0))
 
+# %% ../nbs/00_data.ipynb #c69f22df
 class IdentityDataset(Dataset):
     "Images of an identity table with their identity as a class index 0…n-1 (`classes` lists the identities)"
     def __init__(self, table:pd.DataFrame, # From `identity_table`: `name` and `pid` columns
@@ -449,6 +483,7 @@ class IdentityDataset(Dataset):
     def __len__(self): return len(self.names)
     def __getitem__(self, i): return self.tfm(read_image(self.img_dir/self.names[i])), self.labels[i]
 
+# %% ../nbs/00_data.ipynb #a90cf059
 def check_identity_images(table:pd.DataFrame, # From `identity_table`
                           img_dir:str|Path, # The folder `table` was read from
                           skip_bad:bool=False, # Leave out unreadable images (with a warning) instead of raising

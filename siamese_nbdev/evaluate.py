@@ -15,51 +15,59 @@ from .search import euclidean_distance
 __all__ = ['evaluate_distances', 'evaluate_ranking', 'format_metrics', 'market_query_gallery', 'evaluate_embeddings',
            'market_gallery', 'bootstrap_metrics', 'evaluate']
 
-# %% ../nbs/05_evaluate.ipynb #e23055d4
+# %% ../nbs/05_evaluate.ipynb #2f528fa8
 def evaluate_distances(dist, # (q, n) distances from queries to gallery items, or a function: query slice → its rows
-                       query_pids, # Identity of each query (q,): numbers or strings
-                       query_cams, # Camera of each query (q,), -1 where unknown; or None: no camera ids
-                       gallery_pids, # Identity of each gallery item (n,)
-                       gallery_cams, # Camera of each gallery item (n,), -1 where unknown; or None
-                       query_idx=None, # Position of each query in the gallery (q,), -1 if not in it; None: none are
+                       queries, # Query labels (q rows): `pid`, optional `camid` and `gallery_idx`
+                       gallery, # Gallery labels (n rows): `pid`, optional `camid`
                        ks:tuple=(1, 5, 10), # The k of each CMC rank-k
                        chunk_size:int=256, # Queries ranked at once: memory is about 45 bytes × chunk_size × n
                        per_query:bool=False, # Also return `per_query`: each scored query's pid, first-hit rank, AP, INP
                       ) -> dict:
     "CMC rank-k, mAP, mINP of ranking the gallery by `dist`, leaving out each query itself and its same-camera images"
-    qp, gp = np.asarray(query_pids), np.asarray(gallery_pids)
+    (qp, qc, qi), (gp, gc) = _labels(queries, gallery)
     nq, ng = len(qp), len(gp)
-    qc = np.full(nq, -1) if query_cams is None else np.asarray(query_cams, dtype=np.int64)
-    gc = np.full(ng, -1) if gallery_cams is None else np.asarray(gallery_cams, dtype=np.int64)
-    qi = np.full(nq, -1) if query_idx is None else np.asarray(query_idx, dtype=np.int64)
-    for name, a, n in (('query_cams', qc, nq), ('query_idx', qi, nq), ('gallery_cams', gc, ng)):
-        if a.shape != (n,): raise ValueError(
-            f"{name} has shape {a.shape}, expected ({n},): one per {name.split('_')[0]} item")
-    if nq == 0 or ng == 0: raise ValueError(f"Nothing to evaluate: {nq} queries, {ng} gallery items")
-    if (qi >= ng).any(): raise ValueError(f"query_idx {int(qi.max())} is outside the gallery "
-                                          f"of {ng} items")
     if not callable(dist):
         if np.shape(dist) != (nq, ng): raise ValueError(f"Distances of shape {np.shape(dist)} for {nq} queries "
                                                         f"and {ng} gallery items: expected ({nq}, {ng})")
         dist = dist.__getitem__
-    first, last = np.full(nq, ng), np.zeros(nq)  # 0-based ranks of the first and last correct match among kept items
-    ap = np.zeros(nq)
-    n_rel = np.zeros(nq, dtype=np.int64)
-    for s in range(0, nq, chunk_size):
-        sl = slice(s, s + chunk_size)
-        order = np.argsort(dist(sl), axis=1, kind='stable')
-        same_pid = gp[order] == qp[sl, None]
-        keep = ~((same_pid & (gc[order] == qc[sl, None]) & (qc[sl, None] >= 0))
-                 | (order == qi[sl, None]))
-        hits = same_pid & keep
-        rank = np.cumsum(keep, axis=1) - 1  # position among the kept items
-        n_rel[sl] = hits.sum(1)
-        first[sl], last[sl] = np.where(hits, rank, ng).min(1), np.where(hits, rank, 0).max(1)
-        precision = np.cumsum(hits, axis=1) / np.maximum(rank + 1, 1)
-        ap[sl] = np.where(hits, precision, 0).sum(1) / np.maximum(n_rel[sl], 1)
+    blocks = [_score_block(dist(sl), qp[sl], qc[sl], qi[sl], gp, gc)
+              for sl in (slice(s, s + chunk_size) for s in range(0, nq, chunk_size))]
+    first, last, ap, n_rel = (np.concatenate(a) for a in zip(*blocks))
+    return _summary(qp, first, last, ap, n_rel, ng, ks, per_query)
+
+# %% ../nbs/05_evaluate.ipynb #d297815f
+def _labels(queries, gallery) -> tuple:
+    "(pid, camid, gallery_idx) of the queries and (pid, camid) of the gallery as arrays, checked; -1 where not given"
+    def column(t, name, n, what):
+        a = np.full(n, -1) if name not in t or t[name] is None else np.asarray(t[name], dtype=np.int64)
+        if a.shape != (n,): raise ValueError(f"{what} {name} has shape {a.shape}, expected ({n},): one per {what} item")
+        return a
+    qp, gp = np.asarray(queries['pid']), np.asarray(gallery['pid'])
+    nq, ng = len(qp), len(gp)
+    if nq == 0 or ng == 0: raise ValueError(f"Nothing to evaluate: {nq} queries, {ng} gallery items")
+    qi = column(queries, 'gallery_idx', nq, 'query')
+    if (qi >= ng).any(): raise ValueError(f"query gallery_idx {int(qi.max())} is outside the gallery of {ng} items")
+    return (qp, column(queries, 'camid', nq, 'query'), qi), (gp, column(gallery, 'camid', ng, 'gallery'))
+
+# %% ../nbs/05_evaluate.ipynb #68be060a
+def _score_block(d:np.ndarray, qp, qc, qi, gp, gc) -> tuple:
+    "0-based ranks of the first and last correct match, AP, and number of correct matches of a block of queries"
+    order = np.argsort(d, axis=1, kind='stable')
+    same_pid = gp[order] == qp[:, None]
+    keep = ~((same_pid & (gc[order] == qc[:, None]) & (qc[:, None] >= 0)) | (order == qi[:, None]))
+    hits = same_pid & keep
+    rank = np.cumsum(keep, axis=1) - 1  # position among the kept items
+    n_rel = hits.sum(1)
+    precision = np.cumsum(hits, axis=1) / np.maximum(rank + 1, 1)
+    ap = np.where(hits, precision, 0).sum(1) / np.maximum(n_rel, 1)
+    return np.where(hits, rank, d.shape[1]).min(1), np.where(hits, rank, 0).max(1), ap, n_rel
+
+# %% ../nbs/05_evaluate.ipynb #38bc2f0c
+def _summary(qp, first, last, ap, n_rel, ng, ks, per_query) -> dict:
+    "The metrics over the queries that have a correct match, and the counts"
     valid = n_rel > 0
     if not valid.any(): raise ValueError(
-        f"None of the {nq} queries has a correct match in the gallery once same-camera images "
+        f"None of the {len(qp)} queries has a correct match in the gallery once same-camera images "
         "and the query itself are left out")
     inp = n_rel / (last + 1)  # the precision at the hardest correct match
     metrics = {f'rank{k}': float((first[valid] < k).mean()) for k in ks}
@@ -69,25 +77,23 @@ def evaluate_distances(dist, # (q, n) distances from queries to gallery items, o
                                                    'ap': ap[valid], 'inp': inp[valid]})
     return out
 
+# %% ../nbs/05_evaluate.ipynb #f7cd5757
 def evaluate_ranking(query_emb:np.ndarray, # Query embeddings (q, d)
-                     query_pids, # Identity of each query (q,): numbers or strings
-                     query_cams, # Camera of each query (q,), -1 where unknown; or None: no camera ids
+                     queries, # Query labels, one row per embedding: `pid`, optional `camid` and `gallery_idx`
                      gallery_emb:np.ndarray, # Gallery embeddings (n, d)
-                     gallery_pids, # Identity of each gallery item (n,)
-                     gallery_cams, # Camera of each gallery item (n,), -1 where unknown; or None
-                     query_idx=None, # Position of each query in the gallery (q,), -1 if not in it; None: none is in it
+                     gallery, # Gallery labels, one row per embedding: `pid`, optional `camid`
                      ks:tuple=(1, 5, 10), # The k of each CMC rank-k
                      chunk_size:int=256, # Queries ranked at once: memory is about 45 bytes × chunk_size × n
                      per_query:bool=False, # Also return `per_query`: each scored query's pid, first-hit rank, AP, INP
                     ) -> dict:
     "CMC rank-k, mAP, mINP of finding each query's identity in the gallery by Euclidean distance"
     qe, ge = np.asarray(query_emb, dtype=np.float32), np.asarray(gallery_emb, dtype=np.float32)
-    for name, a, e in (('query_pids', query_pids, qe), ('gallery_pids', gallery_pids, ge)):
-        if np.shape(a) != (len(e),): raise ValueError(f"{name} has shape {np.shape(a)}, expected ({len(e)},): "
-                                                      f"one per {name.split('_')[0]} embedding")
-    return evaluate_distances(lambda sl: euclidean_distance(qe[sl], ge), query_pids, query_cams, gallery_pids,
-                              gallery_cams, query_idx, ks, chunk_size, per_query)
+    for what, t, e in (('query', queries, qe), ('gallery', gallery, ge)):
+        if np.shape(t['pid']) != (len(e),): raise ValueError(
+            f"{what} pid has shape {np.shape(t['pid'])}, expected ({len(e)},): one per {what} embedding")
+    return evaluate_distances(lambda sl: euclidean_distance(qe[sl], ge), queries, gallery, ks, chunk_size, per_query)
 
+# %% ../nbs/05_evaluate.ipynb #314ce514
 def format_metrics(metrics:dict, # As `evaluate_ranking` returns
                   ) -> str:
     "The metrics on one line, as fractions: `rank1=0.873 rank5=0.951 rank10=0.968 mAP=0.712 mINP=0.401`"
@@ -116,11 +122,9 @@ def evaluate_embeddings(emb:np.ndarray, # Embeddings (n, d) of the table's image
     if len(emb) != len(table): raise ValueError(f"{len(emb)} embeddings for {len(table)} images")
     queries, gallery = market_query_gallery(table)
     g_emb = np.asarray(emb, dtype=np.float32)[pd.Index(table.name).get_indexer(gallery.name)]
-    labels = (queries.pid.to_numpy(), queries.camid.to_numpy(), gallery.pid.to_numpy(), gallery.camid.to_numpy(),
-              queries.gallery_idx.to_numpy(), ks)
     q_emb = g_emb[queries.gallery_idx]
-    if distances is None: return evaluate_ranking(q_emb, *labels[:2], g_emb, *labels[2:], per_query=per_query)
-    return evaluate_distances(distances(q_emb, g_emb), *labels, per_query=per_query)
+    if distances is None: return evaluate_ranking(q_emb, queries, g_emb, gallery, ks, per_query=per_query)
+    return evaluate_distances(distances(q_emb, g_emb), queries, gallery, ks, per_query=per_query)
 
 # %% ../nbs/05_evaluate.ipynb #c0cdbe93
 def market_gallery(table:pd.DataFrame, # From `identity_table`

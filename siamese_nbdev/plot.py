@@ -4,6 +4,7 @@
 
 # %% ../nbs/06_plot.ipynb #b6ababf5
 from __future__ import annotations
+import re
 from pathlib import Path
 import pandas as pd
 import matplotlib.pyplot as plt
@@ -14,7 +15,38 @@ from .data import read_image, person_of
 # %% auto #0
 __all__ = ['plot_closest_imgs', 'plot_losses']
 
-# %% ../nbs/06_plot.ipynb #6089666c
+# %% ../nbs/06_plot.ipynb #1a367763
+def plot_closest_imgs(query:str|Path, # The query image file
+                      closest:pd.DataFrame, # Columns `name` and `distance`, closest first (from `closest_imgs`)
+                      data_dir:str|Path, # Folder holding the gallery images named in `closest`
+                      fname:str|Path|None=None, # Save the figure to this file (PNG, PDF, SVG...)
+                      ncols:int=5, # Matches per row
+                     ) -> Figure:
+    "Figure of the query and its closest gallery images, each marked right/wrong when person ids are known"
+    missing = [c for c in ('name', 'distance') if c not in closest.columns]
+    if missing: raise ValueError(f"`closest` needs columns name and distance "
+                                 f"(as closest_imgs returns); missing {', '.join(missing)}")
+    query, data_dir, k = Path(query), Path(data_dir), len(closest)
+    nrows = max(1, -(-k//ncols))
+    fig = _new_figure(figsize=(1.4*(ncols+1.3), 3.1*nrows), layout='constrained')
+    grid = fig.add_gridspec(nrows, ncols+1)
+    ax = fig.add_subplot(grid[:, 0])
+    _show_image(ax, query)
+    ax.set_title('query', fontsize=10, fontweight='bold')
+    qpid = _person(query.name)
+    for i, (name, dist) in enumerate(zip(closest['name'], closest['distance'])):
+        ax = fig.add_subplot(grid[i//ncols, i%ncols + 1])
+        _show_image(ax, data_dir/name)
+        pid, title, color = _person(name), f'#{i+1}  d={dist:.3f}', 'black'
+        if qpid is not None and pid is not None:
+            right = pid == qpid
+            title, color = title + (' ✓' if right else ' ✗'), 'green' if right else 'red'
+            for s in ax.spines.values(): s.set_color(color); s.set_linewidth(3)
+        ax.set_title(title, fontsize=10, color=color)
+    if fname is not None: fig.savefig(fname, dpi=100)
+    return fig
+
+# %% ../nbs/06_plot.ipynb #68643182
 def _new_figure(**kwargs) -> Figure:
     "A figure made through pyplot (so a notebook's backend shows it when returned) and closed at once (so none pile up)"
     fig = plt.figure(**kwargs)
@@ -28,37 +60,16 @@ def _person(name):
 def _show_image(ax, path:Path):
     "Draw the image at `path` on `ax`, unscaled pixels, its file name below"
     ax.imshow(read_image(path), interpolation='nearest'); ax.set_xticks([]); ax.set_yticks([])
-    ax.set_xlabel(path.name, fontsize=6)
+    ax.set_xlabel(_wrap(path.name), fontsize=9)
 
-def plot_closest_imgs(query:str|Path, # The query image file
-                      closest:pd.DataFrame, # Columns `name` and `distance`, closest first (from `closest_imgs`)
-                      data_dir:str|Path, # Folder holding the gallery images named in `closest`
-                      fname:str|Path|None=None, # Save the figure to this file (PNG, PDF, SVG...)
-                      ncols:int=5, # Matches per row
-                     ) -> Figure:
-    "Figure of the query and its closest gallery images, each marked right/wrong when person ids are known"
-    missing = [c for c in ('name', 'distance') if c not in closest.columns]
-    if missing: raise ValueError(f"`closest` needs columns name and distance "
-                                 f"(as closest_imgs returns); missing {', '.join(missing)}")
-    query, data_dir, k = Path(query), Path(data_dir), len(closest)
-    nrows = max(1, -(-k//ncols))
-    fig = _new_figure(figsize=(1.4*(ncols+1.3), 2.9*nrows), layout='constrained')
-    grid = fig.add_gridspec(nrows, ncols+1)
-    ax = fig.add_subplot(grid[:, 0])
-    _show_image(ax, query)
-    ax.set_title('query', fontsize=9, fontweight='bold')
-    qpid = _person(query.name)
-    for i, (name, dist) in enumerate(zip(closest['name'], closest['distance'])):
-        ax = fig.add_subplot(grid[i//ncols, i%ncols + 1])
-        _show_image(ax, data_dir/name)
-        pid, title, color = _person(name), f'#{i+1}  d={dist:.3f}', 'black'
-        if qpid is not None and pid is not None:
-            right = pid == qpid
-            title, color = title + (' ✓' if right else ' ✗'), 'green' if right else 'red'
-            for s in ax.spines.values(): s.set_color(color); s.set_linewidth(3)
-        ax.set_title(title, fontsize=8, color=color)
-    if fname is not None: fig.savefig(fname, dpi=100)
-    return fig
+def _wrap(name:str, width:int=14) -> str:
+    "`name` on lines of at most `width` characters, broken after `_`, `-`, `.` or a space where it can be"
+    lines = ['']
+    for part in re.split(r'(?<=[_\-. ])', name):
+        for piece in [part[i:i+width] for i in range(0, len(part), width)] or ['']:
+            if lines[-1] and len(lines[-1]) + len(piece) > width: lines.append('')
+            lines[-1] += piece
+    return '\n'.join(lines)
 
 # %% ../nbs/06_plot.ipynb #12e4b46b
 def plot_losses(history:pd.DataFrame, # `fit`'s per-epoch table: `epoch`, `train_loss`, `valid_loss` or rank-k and `mAP`

@@ -32,7 +32,7 @@ def _reciprocal(top:np.ndarray, # Each image's nearest, itself first (n, k)
         out[s:s+block] = (top[top[s:s+block]] == np.arange(s, s + len(top[s:s+block]))[:, None, None]).any(2)
     return out
 
-# %% ../nbs/05a_rerank.ipynb #06268a51
+# %% ../nbs/05a_rerank.ipynb #d91bbfdc
 def _ranges(starts:np.ndarray, lens:np.ndarray) -> np.ndarray:
     "The indices of the ranges [start, start + len), one after another"
     return np.repeat(starts - np.cumsum(np.r_[0, lens[:-1]]), lens) + np.arange(lens.sum())
@@ -46,17 +46,27 @@ def _sparse_rows(rows:np.ndarray, cols:np.ndarray, vals:np.ndarray, n:int) -> tu
     key, vals = key[start], np.add.reduceat(vals, start)
     return np.searchsorted(key // n, np.arange(n + 1)), key % n, vals
 
+# %% ../nbs/05a_rerank.ipynb #6e9fb6c9
 def _neighbourhood_vectors(top:np.ndarray, # Each image's nearest, itself first, at least k1 + 1 (n, ≥ k1 + 1)
                            k1:int, k2:int, # As for `re_ranking`
                            dist, # (rows, cols) → the scaled squared distances of step 1 between those images
                            block:int=2048, # Images at a time
                           ) -> tuple:
     "Steps 2 to 5: V after the local query expansion, as CSR (indptr, cols, vals)"
-    n, h = len(top), int(np.around(k1 / 2)) + 1
-    top, half = top[:, :k1 + 1], top[:, :h]
+    n, top = len(top), top[:, :k1 + 1]
+    rows, cols = _expanded_sets(top, int(np.around(k1 / 2)) + 1, block)
+    w = np.exp(-dist(rows, cols)).astype(np.float32)  # step 4: weights, each row summing to 1
+    w /= np.bincount(rows, w, n)[rows].astype(np.float32)
+    v = _sparse_rows(rows, cols, w, n)
+    return v if k2 == 1 else _local_expansion(v, top[:, :k2])
+
+# %% ../nbs/05a_rerank.ipynb #0ef6ebaa
+def _expanded_sets(top:np.ndarray, h:int, block:int) -> tuple:
+    "Steps 2 and 3: (rows, cols) of each image's k-reciprocal set, expanded by its members' sets among `h` nearest"
+    half = top[:, :h]
     recip, recip_half = _reciprocal(top), _reciprocal(half)
     rows, cols = [], []
-    for s in range(0, n, block):
+    for s in range(0, len(top), block):
         t, r = top[s:s+block], recip[s:s+block]
         members = np.where(r, t, -1)  # R(i, k1), -1 where not reciprocal
         cand, ok = half[t], recip_half[t]  # R(j, k1/2) of each j among i's nearest, padded
@@ -66,16 +76,18 @@ def _neighbourhood_vectors(top:np.ndarray, # Each image's nearest, itself first,
         sets.sort(1)
         keep = (sets >= 0) & np.r_['1', np.ones((len(t), 1), bool), sets[:, 1:] != sets[:, :-1]]  # once each
         rows.append(np.broadcast_to(np.arange(s, s + len(t))[:, None], sets.shape)[keep]); cols.append(sets[keep])
-    rows, cols = np.concatenate(rows), np.concatenate(cols)
-    w = np.exp(-dist(rows, cols)).astype(np.float32)
-    w /= np.bincount(rows, w, n)[rows].astype(np.float32)
-    indptr, cols, vals = _sparse_rows(rows, cols, w, n)
-    if k2 == 1: return indptr, cols, vals
-    src = top[:, :k2].ravel()  # local query expansion: each row the mean of its k2 nearest's rows
+    return np.concatenate(rows), np.concatenate(cols)
+
+def _local_expansion(v:tuple, near:np.ndarray) -> tuple:
+    "Step 5: each row of V (CSR) replaced by the mean of the rows of its `near` images (n, k2)"
+    indptr, cols, vals = v
+    n, k2 = near.shape
+    src = near.ravel()
     lens = indptr[src + 1] - indptr[src]
     at = _ranges(indptr[src], lens)
     return _sparse_rows(np.repeat(np.repeat(np.arange(n), k2), lens), cols[at], vals[at] / np.float32(k2), n)
 
+# %% ../nbs/05a_rerank.ipynb #2ec89996
 def _shared(v:tuple, # V as CSR, from `_neighbourhood_vectors`
             q:int, # The first q images are the queries, the others the gallery
            ):
@@ -113,7 +125,24 @@ def re_ranking(q_g_dist:np.ndarray, # Query–gallery distances (q, g)
     for i, shared in enumerate(_shared(v, q)): jaccard[i] = 1 - shared / (2 - shared)
     return jaccard * (1 - lambda_value) + d[:q, q:] * lambda_value
 
-# %% ../nbs/05a_rerank.ipynb #21a53d09
+# %% ../nbs/05a_rerank.ipynb #415b1012
+def average_query_expansion(query_emb:np.ndarray, # Query embeddings (q, d)
+                            gallery_emb:np.ndarray, # Gallery embeddings (g, d)
+                            k:int=5, # Neighbours averaged, each image itself included
+                            alpha:float=3.0, # Weight of a neighbour: its cosine similarity to the power alpha
+                           ) -> tuple[np.ndarray, np.ndarray]:
+    "α-QE as fast-reid does it: each embedding replaced by its k nearest's, weighted by similarity^α; L2-normalised"
+    emb = np.concatenate([query_emb, gallery_emb]).astype(np.float32)
+    unit = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    idx, d2, _ = _knn(unit, unit, k)
+    weights = (1 - d2 / 2) ** alpha  # ‖u − v‖² = 2 − 2 cos(u, v) for unit vectors
+    out = np.empty_like(emb)
+    for s in range(0, len(emb), 4096):
+        out[s:s+4096] = np.einsum('ij,ijd->id', weights[s:s+4096], emb[idx[s:s+4096]]) / k
+    out /= np.linalg.norm(out, axis=1, keepdims=True)
+    return out[:len(query_emb)], out[len(query_emb):]
+
+# %% ../nbs/05a_rerank.ipynb #8531cfc9
 def _knn(a:np.ndarray, # Rows to find neighbours for (m, d)
          b:np.ndarray, # Rows to find them among (n, d)
          k:int, # Neighbours per row
@@ -144,42 +173,23 @@ def _knn(a:np.ndarray, # Rows to find neighbours for (m, d)
         idx[s:s+block], d2[s:s+block] = np.take_along_axis(cand, best, 1), np.take_along_axis(exact, best, 1)
     return idx, d2, far
 
-def average_query_expansion(query_emb:np.ndarray, # Query embeddings (q, d)
-                            gallery_emb:np.ndarray, # Gallery embeddings (g, d)
-                            k:int=5, # Neighbours averaged, each image itself included
-                            alpha:float=3.0, # Weight of a neighbour: its cosine similarity to the power alpha
-                           ) -> tuple[np.ndarray, np.ndarray]:
-    "α-QE as fast-reid does it: each embedding replaced by its k nearest's, weighted by similarity^α; L2-normalised"
-    emb = np.concatenate([query_emb, gallery_emb]).astype(np.float32)
-    unit = emb / np.linalg.norm(emb, axis=1, keepdims=True)
-    idx, d2, _ = _knn(unit, unit, k)
-    weights = (1 - d2 / 2) ** alpha  # ‖u − v‖² = 2 − 2 cos(u, v) for unit vectors
-    out = np.empty_like(emb)
-    for s in range(0, len(emb), 4096):
-        out[s:s+4096] = np.einsum('ij,ijd->id', weights[s:s+4096], emb[idx[s:s+4096]]) / k
-    out /= np.linalg.norm(out, axis=1, keepdims=True)
-    return out[:len(query_emb)], out[len(query_emb):]
-
-
-# %% ../nbs/05a_rerank.ipynb #bd66d716
+# %% ../nbs/05a_rerank.ipynb #d4fb01e4
 def rerank_distances(query_emb:np.ndarray, # Query embeddings (q, d)
                      gallery_emb:np.ndarray, # Gallery embeddings (g, d)
                      rerank:bool=True, # k-reciprocal re-ranking (`re_ranking`)
-                     aqe:bool=False, # α-QE first (`average_query_expansion`)
+                     aqe:bool|dict=False, # α-QE first (`average_query_expansion`): True, or a dict of its `k`, `alpha`
                      k1:int=20, # Re-ranking: size of the k-reciprocal neighbourhoods
                      k2:int=6, # Re-ranking: neighbours averaged in the local query expansion
                      lambda_value:float=0.3, # Re-ranking: weight of the original distance
-                     qe_k:int=5, # α-QE: neighbours averaged
-                     alpha:float=3.0, # α-QE: similarity exponent
                     ) -> np.ndarray:
     "Query–gallery distances (q, g) after α-QE and/or k-reciprocal re-ranking; Euclidean if neither"
-    if aqe: query_emb, gallery_emb = average_query_expansion(query_emb, gallery_emb, qe_k, alpha)
+    if aqe: query_emb, gallery_emb = average_query_expansion(query_emb, gallery_emb, **(aqe if aqe is not True else {}))
     q_g = euclidean_distance(query_emb, gallery_emb)
     if not rerank: return q_g
     return re_ranking(q_g, euclidean_distance(query_emb, query_emb), euclidean_distance(gallery_emb, gallery_emb),
                       k1, k2, lambda_value)
 
-# %% ../nbs/05a_rerank.ipynb #ef0ce4e7
+# %% ../nbs/05a_rerank.ipynb #2fd713e9
 def neighbour_graph(emb:np.ndarray, # Embeddings (n, d)
                     k:int=21, # Neighbours kept per image, itself included: k1 + 1 for `re_ranking_knn`'s k1
                    ) -> dict:
@@ -187,28 +197,7 @@ def neighbour_graph(emb:np.ndarray, # Embeddings (n, d)
     top, d2, far = _knn(emb, emb, k)
     return dict(top=top, d2=d2, far=far)
 
-def _with_queries(graph:dict, # `neighbour_graph` of the gallery
-                  query_emb:np.ndarray, # (q, d)
-                  gallery_emb:np.ndarray, # (g, d)
-                 ) -> dict:
-    "The graph of queries and gallery as one set, queries first: the gallery's lists updated with the queries"
-    q, k = len(query_emb), graph['top'].shape[1]
-    if len(graph['top']) != len(gallery_emb): raise ValueError(
-        f"The neighbour graph has {len(graph['top'])} images but the gallery {len(gallery_emb)}")
-    qg_top, qg_d2, qg_far = _knn(query_emb, gallery_emb, k)
-    q_top, q_d2, q_far = _knn(query_emb, query_emb, k, prior=(qg_top + q, qg_d2))
-    g_top, g_d2, g_far = _knn(gallery_emb, query_emb, k, prior=(graph['top'] + q, graph['d2']))
-    return dict(top=np.concatenate([q_top, g_top]), d2=np.concatenate([q_d2, g_d2]),
-                far=np.concatenate([np.maximum(q_far, qg_far), np.maximum(g_far, graph['far'])]))
-
-def _pair_d2(emb:np.ndarray, rows:np.ndarray, cols:np.ndarray, step:int=65536) -> np.ndarray:
-    "Squared distances between `emb[rows]` and `emb[cols]`, pair by pair"
-    out = np.empty(len(rows), np.float32)
-    for s in range(0, len(rows), step):
-        diff = emb[rows[s:s+step]] - emb[cols[s:s+step]]
-        out[s:s+step] = np.einsum('ij,ij->i', diff, diff)
-    return out
-
+# %% ../nbs/05a_rerank.ipynb #cab6cdfa
 def re_ranking_knn(query_emb:np.ndarray, # Query embeddings (q, d)
                    gallery_emb:np.ndarray, # Gallery embeddings (g, d)
                    k:int=10, # Re-ranked gallery images returned per query
@@ -228,23 +217,57 @@ def re_ranking_knn(query_emb:np.ndarray, # Query embeddings (q, d)
     full = _with_queries({key: v[:, :k1 + 1] if v.ndim == 2 else v for key, v in graph.items()}, qe, ge)
     emb = np.concatenate([qe, ge])
     v = _neighbourhood_vectors(full['top'], k1, k2, lambda rows, cols: _pair_d2(emb, rows, cols) / full['far'][rows])
-    orig = _knn(qe, ge, k)[0]
-    k = orig.shape[1]
+    return _best_blended(v, emb, full['far'], _knn(qe, ge, k)[0], lambda_value)
+
+# %% ../nbs/05a_rerank.ipynb #4fa4c3ed
+def _with_queries(graph:dict, # `neighbour_graph` of the gallery
+                  query_emb:np.ndarray, # (q, d)
+                  gallery_emb:np.ndarray, # (g, d)
+                 ) -> dict:
+    "The graph of queries and gallery as one set, queries first: the gallery's lists updated with the queries"
+    q, k = len(query_emb), graph['top'].shape[1]
+    if len(graph['top']) != len(gallery_emb): raise ValueError(
+        f"The neighbour graph has {len(graph['top'])} images but the gallery {len(gallery_emb)}")
+    qg_top, qg_d2, qg_far = _knn(query_emb, gallery_emb, k)
+    q_top, q_d2, q_far = _knn(query_emb, query_emb, k, prior=(qg_top + q, qg_d2))
+    g_top, g_d2, g_far = _knn(gallery_emb, query_emb, k, prior=(graph['top'] + q, graph['d2']))
+    return dict(top=np.concatenate([q_top, g_top]), d2=np.concatenate([q_d2, g_d2]),
+                far=np.concatenate([np.maximum(q_far, qg_far), np.maximum(g_far, graph['far'])]))
+
+# %% ../nbs/05a_rerank.ipynb #3457cc55
+def _pair_d2(emb:np.ndarray, rows:np.ndarray, cols:np.ndarray, step:int=65536) -> np.ndarray:
+    "Squared distances between `emb[rows]` and `emb[cols]`, pair by pair"
+    out = np.empty(len(rows), np.float32)
+    for s in range(0, len(rows), step):
+        diff = emb[rows[s:s+step]] - emb[cols[s:s+step]]
+        out[s:s+step] = np.einsum('ij,ij->i', diff, diff)
+    return out
+
+def _best_blended(v:tuple, # V as CSR, from `_neighbourhood_vectors`
+                  emb:np.ndarray, # Queries and gallery embeddings, queries first (n, d)
+                  far:np.ndarray, # Each image's farthest squared distance (n,): the scaling of step 1
+                  orig:np.ndarray, # Each query's k nearest gallery images by the original distance (q, k)
+                  lambda_value:float, # Weight of the original distance in the blend
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    "Steps 3 and 4: each query's `k` best by the blend, among the images sharing a neighbour with it and `orig`"
+    q, k = orig.shape
     dist, idx = np.empty((q, k), np.float32), np.empty((q, k), np.int64)
     for i, shared in enumerate(_shared(v, q)):
         cand = np.union1d(np.flatnonzero(shared), orig[i])  # the others: Jaccard distance 1, and farther (step 4)
         jac = 1 - shared[cand] / (2 - shared[cand])
-        d = (1 - lambda_value) * jac + lambda_value * _pair_d2(emb, np.full(len(cand), i), cand + q) / full['far'][i]
+        d = (1 - lambda_value) * jac + lambda_value * _pair_d2(emb, np.full(len(cand), i), cand + q) / far[i]
         best = np.argsort(d, kind='stable')[:k]
         dist[i], idx[i] = d[best], cand[best]
     return dist, idx
 
+# %% ../nbs/05a_rerank.ipynb #dcb167db
 def save_neighbour_graph(graph:dict, # From `neighbour_graph`
                          path:str|Path, # A `.npz` file
                         ):
     "Write a neighbour graph, atomically"
     atomic_save(graph, path, write=lambda g, f: np.savez(f, **g))
 
+# %% ../nbs/05a_rerank.ipynb #8fea3220
 def load_neighbour_graph(path:str|Path, # A file written by `save_neighbour_graph`
                         ) -> dict:
     "Read a neighbour graph back, checked"
@@ -258,4 +281,3 @@ def load_neighbour_graph(path:str|Path, # A file written by `save_neighbour_grap
     if graph['d2'].shape != (n, k) or graph['far'].shape != (n,): raise ValueError(
         f"{path} is not a neighbour graph: top {graph['top'].shape}, d2 {graph['d2'].shape}, far {graph['far'].shape}")
     return graph
-
