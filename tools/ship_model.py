@@ -43,7 +43,7 @@ def main(bench:Path, dest:Path=MARKET_MODEL):
     cfg = shipped.config
     text = f"""# `market_lite0.pt`, the model that ships with siamese_nbdev
 
-`load_model(MARKET_MODEL)`: {cfg['backbone']} with a {cfg['embed_size']}-d embedding, {cfg['img_size'][0]}×{cfg['img_size'][1]} inputs, each image embedded with its mirror image (`flip_average`). Stored in float16, {dest.stat().st_size/2**20:.1f} MB.
+`load_model(MARKET_MODEL)`: {cfg.backbone} with a {cfg.embed_size}-d embedding, {cfg.img_size[0]}×{cfg.img_size[1]} inputs, each image embedded with its mirror image (`flip_average`). Stored in float16, {dest.stat().st_size/2**20:.1f} MB.
 
 **Trained** by `{command}`: `siamese_train`'s default recipe, identity-aware, from EfficientNet-Lite0's ImageNet weights, on {dev.pid.nunique()} of the dataset's 651 people ({len(dev)} images), of whom `siamese_train` validates on 20 %; epoch {ckpt['epoch']} of {epochs} kept, by validation mAP; {trained['seconds']/60:.0f} minutes on {platform.machine()}, {os.cpu_count()} CPU cores.
 
