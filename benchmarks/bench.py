@@ -3,7 +3,8 @@
     python benchmarks/bench.py --out benchmarks/results.md          # everything (about 10 minutes on 2 CPU cores)
     python benchmarks/bench.py --only encode search --quick         # a quick look
 
-Prints one table of ratios and writes it as markdown to `--out`. Every ratio compares two things timed in the
+Prints one table of ratios and writes it as markdown to `--out`, followed by a line that lists the targets this run
+missed (or says that it met them all) and a paragraph reading its numbers, both computed from the run. Every ratio compares two things timed in the
 same run, interleaved, each the best of several repeats, so that a machine shared with other jobs slows both alike.
 
 - encode: `encode_images` end to end (decoding included) vs the original loop (read, transform, `model(x[None])`
@@ -31,11 +32,12 @@ from siamese_nbdev.encode import list_images, encode_images, default_workers, de
 from siamese_nbdev.search import search, sq_norms, faiss_index, faiss_search, index_bytes
 
 ROWS = []  # (stage, measure, ours, original, limit, ours/original, ours/limit, target, met)
+FACTS = {}  # the numbers `reading` writes its paragraph from, by stage
 
 def row(stage, measure, ours, original=None, limit=None, r_orig=None, r_lim=None, target='', met=None):
     f = lambda v: '' if v is None else v
     ROWS.append((stage, measure, f(ours), f(original), f(limit), '' if r_orig is None else f'{r_orig:.1f}×',
-                 '' if r_lim is None else f'{r_lim:.2f}', target, '' if met is None else ('yes' if met else '**no**')))
+                 '' if r_lim is None else f'{r_lim:.2f}', target, '' if met is None else ('yes' if met else 'no')))
     print(' | '.join(str(c) for c in ROWS[-1]), flush=True)
 
 def best_time(fns:dict, repeats=3, min_time=0.02, budget=0.5):
@@ -62,7 +64,7 @@ def original_encode(model, names, img_dir):
     out = []
     with torch.no_grad():
         for n in names:
-            x = load_image(img_dir/n, model.config['img_size'], model.config['mean'], model.config['std'])
+            x = load_image(img_dir/n, model.config.img_size, model.config.mean, model.config.std)
             out.append(model(x[None]).squeeze().numpy())
     return np.stack(out)
 
@@ -75,7 +77,7 @@ def bench_encode(img_dir:Path, n_images:int, repeats:int, chunk:int=128):
     model = APN_Model().eval()
     cfg = model.config
     chunks = [names[i:i+chunk] for i in range(0, len(names) - chunk + 1, chunk)]
-    x = torch.stack([load_image(img_dir/n, cfg['img_size'], cfg['mean'], cfg['std']) for n in chunks[0]])  # preloaded
+    x = torch.stack([load_image(img_dir/n, cfg.img_size, cfg.mean, cfg.std) for n in chunks[0]])  # preloaded
     def forward(bs):
         with torch.inference_mode():
             for i in range(0, len(x), bs): model(x[i:i+bs])
@@ -99,6 +101,7 @@ def bench_encode(img_dir:Path, n_images:int, repeats:int, chunk:int=128):
         ours/orig >= 2.5 and ours/lim >= 0.85)
     for nw in (1, 2):
         row('encode', f'… with num_workers={nw} (for choosing the default)', f'{best[f"w{nw}"]:.0f}', None, None, best[f'w{nw}']/orig, best[f'w{nw}']/lim)
+    FACTS['encode'] = dict(r_orig=ours/orig, r_lim=ours/lim, bs=bs_best, workers={nw: best[f'w{nw}']/lim for nw in (1, 2)})
 
 # ---------------------------------------------------------------- onnx
 def bench_onnx(img_dir:Path, n_images:int, repeats:int, chunk:int=128, folder_size:int=1200) -> list:
@@ -120,7 +123,7 @@ def bench_onnx(img_dir:Path, n_images:int, repeats:int, chunk:int=128, folder_si
             timed('onnx', lambda: encode_images(onnx_model, c, img_dir), len(c))
     diff = np.abs(encode_images(model, chunks[0], img_dir, device='cpu') - encode_images(onnx_model, chunks[0], img_dir)).max()
     start = len(ROWS)
-    row('onnx', f'shipped model ({model.config["backbone"]}, {model.config["img_size"][0]}×{model.config["img_size"][1]}, '
+    row('onnx', f'shipped model ({model.config.backbone}, {model.config.img_size[0]}×{model.config.img_size[1]}, '
         f'mirror averaging), {len(chunks) * chunk} images in chunks of {chunk}, batch {default_batch_size("cpu")}, '
         f'img/s, ONNX Runtime against PyTorch; largest difference between their embeddings {diff:.1e}',
         f'{best["onnx"]:.0f}', f'{best["torch"]:.0f}', None, best['onnx'] / best['torch'], None, '≥ 1.3× PyTorch',
@@ -188,6 +191,7 @@ def bench_search(sizes, repeats, k=10, n_batch=200):
             row('search', f'{n:,} × 512, {label}: ms per query', f'{ours*1e3:.3f}', f'{t_orig*1e3:.1f}', f'{lim*1e3:.3f}',
                 t_orig/ours, ours/lim, (target + ' original, ' if target else '') + '≤ 1.5 of limit',
                 t_orig/ours >= need and ours/lim <= 1.5)
+            FACTS.setdefault('search', []).append((f'{n:,} rows, {label}', t_orig/ours, ours/lim))
         del g, q
 
 # ---------------------------------------------------------------- faiss
@@ -213,6 +217,7 @@ def bench_faiss(n, n_queries=200, k=10, nprobes=(4, 16, 64, 128), hnsw=False):
     same = np.mean([set(a) == set(b) for a, b in zip(fi, exact_i)])
     row('faiss', f'flat (exact): build s; ms per query (batch); same top-10 as `search`', f'{t_build:.1f} s; {t_flat*1e3:.1f} ms; {same:.0%}',
         target='same neighbours', met=same == 1)
+    FACTS['flat'] = same
     del flat
     for kind in (['ivf'] + (['hnsw'] if hnsw else [])):
         t0 = time.perf_counter()
@@ -232,7 +237,8 @@ def bench_faiss(n, n_queries=200, k=10, nprobes=(4, 16, 64, 128), hnsw=False):
             desc = f'nlist {index.nlist}' if kind == 'ivf' else f'M {index.hnsw.nb_neighbors(1)}'
             row('faiss', f'{kind} ({desc}), {name} {v}: build s; ms per query one / batch; recall@10 (original: exact `search`, one query)',
                 f'{t_build:.0f} s; {t_one*1e3:.2f} / {t_batch*1e3:.2f} ms; {recall:.3f}', f'{t_exact1*1e3:.0f} ms', None,
-                t_exact1/t_one, None, 'speed-up over exact search', None)
+                t_exact1/t_one, None, 'speed-up over exact search', t_exact1/t_one > 1)
+            FACTS.setdefault(kind, []).append((f'{name} {v}', recall, t_exact1/t_one))
         del index
     bench_ivfpq(g, q, exact_i, t_exact1, k)
 
@@ -259,6 +265,7 @@ def bench_ivfpq(g, q, exact_i, t_exact1, k=10, nprobes=(16, 64), candidates=100,
             f'{t_exact1*1e3:.0f} ms', None, t_exact1/t_one, None, *(  # the target: at the last nprobe tried
                 ('≤ 1/16 of flat, recall ≥ 0.95', size <= flat_size / 16 and recall >= 0.95) if target and p == nprobes[-1]
                 else ('', None)))
+        FACTS.setdefault('ivfpq', []).append((f'{len(g):,} rows, nprobe {p}, index 1/{flat_size/size:.0f} of flat', recall, t_exact1/t_one))
     del mapped, index
     shutil.rmtree(tmp)
 
@@ -307,6 +314,7 @@ def bench_training(img_dir:Path|None=None, n_batches:int=4, batch_size:int=32, r
         f'{n/t["ours"]:.1f}', f'{n/t["orig"]:.1f}', None, t['orig']/t['ours'], target='no slower than the original', met=t['ours'] <= 1.1*t['orig'])
     row('train', '… with decoding in 1 DataLoader worker (considered)', f'{n/t["workers"]:.1f}', f'{n/t["orig"]:.1f}', None, t['orig']/t['workers'])
     row('train', '… with one forward pass over anchors, positives and negatives concatenated (considered)', f'{n/t["concat"]:.1f}', f'{n/t["orig"]:.1f}', None, t['orig']/t['concat'])
+    FACTS['train'] = {k: t['orig']/t[k] for k in ('ours', 'workers', 'concat')}
 
 # ---------------------------------------------------------------- training steps
 def bench_steps(repeats:int=3, p:int=16, k:int=4):
@@ -353,13 +361,48 @@ def machine() -> str:
     return (f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GB RAM, {gpu}; torch {torch.__version__} ({torch.get_num_threads()} threads), "
             f"numpy {np.__version__}, faiss {fv}, Python {platform.python_version()}")
 
-def markdown(title:str, rename:dict|None=None) -> str:
+def missed(rows) -> str:
+    "The line under the table: the targets this run missed, from the rows' `met` column, or that it met them all"
+    miss = [f'{r[0]}, {r[1]} (target: {r[7]})' for r in rows if r[7] and r[8] != 'yes']
+    if not any(r[7] for r in rows): return 'No targets in this run.'
+    return 'All targets met.' if not miss else f'**Targets missed ({len(miss)})**: ' + '; '.join(miss) + '.'
+
+def reading(facts:dict) -> str:
+    "A paragraph reading this run's numbers, written from them, so that it says what the table says"
+    out, f = [], facts
+    if 'encode' in f:
+        e, w = f['encode'], f['encode']['workers']
+        than = 'slower than' if max(w.values()) < e['r_lim'] else 'not slower than'
+        out.append(f"- **Encoding**: `encode_images` at the defaults runs at {e['r_lim']:.2f} of the bare forward pass "
+                   f"(batch {e['bs']}) and {e['r_orig']:.1f}× as fast as the original loop; with worker processes it runs "
+                   f"at {' and '.join(f'{v:.2f} with {k}' for k, v in w.items())} of the limit: {than} with none.")
+    if 'search' in f:
+        gains, lims = [r[1] for r in f['search']], [r[2] for r in f['search']]
+        worst = max(f['search'], key=lambda r: r[2])
+        out.append(f"- **Exact search** takes {min(lims):.2f} to {max(lims):.2f} times the numpy limit's time (the most: {worst[0]}), "
+                   f"and runs {min(gains):.0f}× to {max(gains):.0f}× as fast as the original loop.")
+    if 'flat' in f: out.append(f"- **FAISS**: the flat index finds the same top-10 as `search` for {f['flat']:.0%} of the queries.")
+    for kind in ('ivf', 'hnsw', 'ivfpq'):
+        if kind not in f: continue
+        spd = [r[2] for r in f[kind]]
+        out.append(f"- **{kind.upper()}**: recall@10 {', '.join(f'{r:.3f} ({s})' for s, r, _ in f[kind])}; one query "
+                   + (f"{min(spd):.1f}× to {max(spd):.1f}×" if len(spd) > 1 else f"{spd[0]:.1f}×")
+                   + " as fast as exact `search`.")
+    if 'train' in f:
+        t = f['train']
+        out.append(f"- **Training**: `train_fn` runs at {t['ours']:.2f}× the original loop's speed; decoding in a worker "
+                   f"at {t['workers']:.2f}×, one concatenated forward pass at {t['concat']:.2f}×.")
+    return ('This run, in words (written by `bench.py` from the numbers above):\n\n' + '\n'.join(out) + '\n') if out else ''
+
+def markdown(title:str, rename:dict|None=None, facts:dict|None=None) -> str:
     head = ['stage', 'measure', 'ours', 'original', 'limit', 'ours / original', 'ours / limit', 'target', 'met']
     head = [(rename or {}).get(h, h) for h in head]
     used = [j for j in range(len(head)) if any(str(r[j]) for r in ROWS)]  # columns no row fills are left out
     lines = [title, '', '| ' + ' | '.join(head[j] for j in used) + ' |', '|' + '---|' * len(used)]
     lines += ['| ' + ' | '.join(str(r[j]) for j in used) + ' |' for r in ROWS]
-    return '\n'.join(lines) + '\n'
+    lines += ['', missed(ROWS)]
+    if facts: lines += ['', reading(facts)]
+    return '\n'.join(lines).rstrip('\n') + '\n'
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -388,7 +431,7 @@ def main(argv=None):
     if 'steps' in a.only: bench_steps(1 if a.quick else a.repeats)
     title = (f"Measured {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC in {time.time()-t0:.0f} s on: {machine()}.\n\n"
              f"Command: `python benchmarks/bench.py {' '.join(argv if argv is not None else sys.argv[1:])}`")
-    md = markdown(title)
+    md = markdown(title, facts=FACTS)
     print('\n' + md)
     if a.out: Path(a.out).write_text(md)
     if 'onnx' in a.only:

@@ -7,39 +7,32 @@ from __future__ import annotations
 import contextlib, hashlib, json, os, shutil
 from pathlib import Path
 import numpy as np, pandas as pd, torch
-import torch.distributed as dist
 from torch.utils.data import DataLoader
-from tqdm import tqdm
+from .core import get_device, atomic_save, progress, rank_and_world, wait_for_all
 from .data import ImageDataset, list_images
-from .model import APN_Model, atomic_save
-from .train import get_device
+from .model import APN_Model
 
 # %% auto #0
-__all__ = ['ENC_FORMATS', 'default_workers', 'default_batch_size', 'encode_images', 'get_encoding_csv', 'encodings_table',
-           'encode_query', 'names_file', 'save_embeddings', 'save_encodings', 'load_embeddings', 'load_encodings',
-           'encode_to_file', 'list_images']
+__all__ = ['ENC_FORMATS', 'default_workers', 'default_batch_size', 'encode_images', 'encodings_table', 'get_encoding_csv',
+           'encode_query', 'names_file', 'save_embeddings', 'load_embeddings', 'encode_to_file', 'list_images']
 
 # %% ../nbs/03_encode.ipynb #785a2265
 _all_ = ['list_images']  # data's, importable from here: `from siamese_nbdev.encode import list_images`
 
-# %% ../nbs/03_encode.ipynb #d7a60495
+# %% ../nbs/03_encode.ipynb #cf82c39a
 def default_workers(device:str|torch.device|None=None, # Where the model runs; default: `get_device()`
                    ) -> int:
     "DataLoader workers for encoding: 0 on a CPU (decoding is cheap next to the forward pass), up to 8 on a GPU"
     if get_device(device).type == 'cpu': return 0
     return max(1, min(8, (os.cpu_count() or 2) - 1))
 
+# %% ../nbs/03_encode.ipynb #4526eaf3
 def default_batch_size(device:str|torch.device|None=None, # Where the model runs; default: `get_device()`
                       ) -> int:
     "Images per forward pass for encoding: 16 on a CPU (small batches stay in cache: measured fastest), 128 on a GPU"
     return 16 if get_device(device).type == 'cpu' else 128
 
-def _autocast(device:torch.device):
-    "bf16 (else fp16) autocast on CUDA, bf16 on a CPU; nothing elsewhere"
-    if device.type == 'cuda':
-        return torch.autocast('cuda', dtype=torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
-    return torch.autocast('cpu', dtype=torch.bfloat16) if device.type == 'cpu' else contextlib.nullcontext()
-
+# %% ../nbs/03_encode.ipynb #64d85b98
 @torch.inference_mode()
 def encode_images(model:APN_Model, # The embedding model (or an exported one: `OnnxEncoder`); its config sets the input
                   img_names, # Image file names, relative to `data_dir`
@@ -51,24 +44,41 @@ def encode_images(model:APN_Model, # The embedding model (or an exported one: `O
                  ) -> np.ndarray:
     "Embeddings of the named images, shape (n, embed_size), float32"
     device = get_device(device)
-    fast = device.type == 'cuda' if fast is None else fast
-    num_workers = default_workers(device) if num_workers is None else num_workers
-    batch_size = batch_size or default_batch_size(device)
-    cfg, exported = model.config, not isinstance(model, torch.nn.Module)  # exported: it takes uint8 pixels
-    ds = ImageDataset(img_names, data_dir, cfg['img_size'], cfg['mean'], cfg['std'], pixels=exported)
-    dl = DataLoader(ds, batch_size=batch_size, num_workers=num_workers,
-                    pin_memory=device.type == 'cuda', persistent_workers=False,
-                    prefetch_factor=4 if num_workers else None)
+    exported = not isinstance(model, torch.nn.Module)  # exported: it takes uint8 pixels
+    dl = _loader(model.config, img_names, data_dir, device, batch_size, num_workers, exported)
     if not exported: model.to(device).eval()
-    out = torch.empty((len(ds), cfg['embed_size']), dtype=torch.float32)
-    i = 0
+    fast = device.type == 'cuda' if fast is None else fast
+    out, i = torch.empty((len(dl.dataset), model.config.embed_size), dtype=torch.float32), 0
     with _autocast(device) if fast and not exported else contextlib.nullcontext():
-        for x in tqdm(dl, desc='encode', leave=False):
+        for x in progress(dl, 'encode'):
             if exported: out[i:i+len(x)] = torch.from_numpy(model(x.numpy()))
             else: out[i:i+len(x)] = model(x.to(device, non_blocking=True)).float().cpu()
             i += len(x)
     return out.numpy()
 
+# %% ../nbs/03_encode.ipynb #2c7d93b3
+def _loader(cfg, img_names, data_dir, device:torch.device, batch_size, num_workers, pixels:bool) -> DataLoader:
+    "Batches of the named images prepared as `cfg` says (uint8 pixels for an exported model), in their order"
+    num_workers = default_workers(device) if num_workers is None else num_workers
+    ds = ImageDataset(img_names, data_dir, cfg.img_size, cfg.mean, cfg.std, pixels=pixels)
+    return DataLoader(ds, batch_size=batch_size or default_batch_size(device), num_workers=num_workers,
+                      pin_memory=device.type == 'cuda', persistent_workers=False,
+                      prefetch_factor=4 if num_workers else None)
+
+def _autocast(device:torch.device):
+    "bf16 (else fp16) autocast on CUDA, bf16 on a CPU; nothing elsewhere"
+    if device.type == 'cuda':
+        return torch.autocast('cuda', dtype=torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
+    return torch.autocast('cpu', dtype=torch.bfloat16) if device.type == 'cpu' else contextlib.nullcontext()
+
+# %% ../nbs/03_encode.ipynb #08f0cfa1
+def encodings_table(names, # Image names, one per row of `emb`
+                    emb:np.ndarray, # Embeddings (n, d)
+                   ) -> pd.DataFrame:
+    "The original's table from names and embeddings: `Anchor`, then columns 0..d-1"
+    return pd.concat([pd.DataFrame({'Anchor': list(names)}), pd.DataFrame(np.asarray(emb))], axis=1)
+
+# %% ../nbs/03_encode.ipynb #3aef961a
 def get_encoding_csv(model:APN_Model, # The embedding model
                      img_names, # Image file names, relative to `data_dir`
                      data_dir:str|Path, # Folder holding the images
@@ -79,12 +89,6 @@ def get_encoding_csv(model:APN_Model, # The embedding model
     "The original's encoding table: column `Anchor` holds the image name, then one column per dimension"
     return encodings_table(img_names,
                            encode_images(model, img_names, data_dir, batch_size, device, num_workers))
-
-def encodings_table(names, # Image names, one per row of `emb`
-                    emb:np.ndarray, # Embeddings (n, d)
-                   ) -> pd.DataFrame:
-    "The original's table from names and embeddings: `Anchor`, then columns 0..d-1"
-    return pd.concat([pd.DataFrame({'Anchor': list(names)}), pd.DataFrame(np.asarray(emb))], axis=1)
 
 # %% ../nbs/03_encode.ipynb #b8e23521
 def encode_query(model:APN_Model, # The embedding model
@@ -98,20 +102,23 @@ def encode_query(model:APN_Model, # The embedding model
     if device is None: device = next(model.parameters()).device if isinstance(model, torch.nn.Module) else 'cpu'
     return encode_images(model, [path.name], path.parent, 1, device, 0, fast)[0]
 
-# %% ../nbs/03_encode.ipynb #c42e4cf3
-ENC_FORMATS = ('.csv', '.npz', '.npy')
+# %% ../nbs/03_encode.ipynb #6c544c15
+ENC_FORMATS = ('.csv', '.npz', '.npy')  # the encodings file formats, by the end of the file's name
 
 def _enc_format(path:Path) -> str:
+    "The format of an encodings file, by its extension; a ValueError for any other"
     fmt = path.suffix.lower()
     if fmt not in ENC_FORMATS: raise ValueError(f"{path}: encodings file names must end in "
                                                 f"{' or '.join(ENC_FORMATS)} (chooses the format)")
     return fmt
 
+# %% ../nbs/03_encode.ipynb #859c0005
 def names_file(path:str|Path, # A `.npy` encodings file
               ) -> Path:
     "The file of image names beside a `.npy` encodings file, one per line: `gallery.npy` → `gallery.names.txt`"
     return Path(path).with_suffix('.names.txt')
 
+# %% ../nbs/03_encode.ipynb #ae39b5c7
 def save_embeddings(names, # Image names (n,)
                     emb:np.ndarray, # Their embeddings (n, d); a memory-mapped array is copied a block at a time
                     path:str|Path, # `.csv` (the original's table), `.npz` (binary) or `.npy` (binary, memory-mappable)
@@ -119,21 +126,44 @@ def save_embeddings(names, # Image names (n,)
     "Write names and embeddings as an encodings file, the format chosen by `path`'s extension, atomically"
     path, names = Path(path), np.asarray(names, dtype=str)
     fmt = _enc_format(path)
+    if not isinstance(emb, np.ndarray): emb = np.asarray(emb, dtype=np.float32)  # e.g. a table's columns
     if len(names) != len(emb): raise ValueError(f"{len(names)} names for {len(emb)} embeddings")
     if fmt == '.csv': atomic_save(encodings_table(names, emb), path, write=lambda df, f: df.to_csv(f, index=False))
     elif fmt == '.npz': atomic_save(emb, path, write=lambda e, f: np.savez(f, names=names, embeddings=e))
-    else:
-        if any('\n' in n for n in names): raise ValueError("An image name holds a line break: use .npz, not .npy")
-        atomic_save(names, names_file(path), write=lambda ns, f: f.write(''.join(f'{n}\n' for n in ns).encode()))
-        atomic_save(emb, path, write=lambda e, f: np.save(f, e))
+    else: _save_npy(names, emb, path)
 
-def save_encodings(df_enc:pd.DataFrame, # A table from `get_encoding_csv`
-                   path:str|Path, # `.csv` (the original's table), `.npz` (binary) or `.npy` (binary, memory-mappable)
-                  ):
-    "Write an encoding table, as CSV or as binary `.npz` or `.npy`, chosen by `path`'s extension"
-    save_embeddings(df_enc.Anchor.to_numpy(str), df_enc.iloc[:, 1:].to_numpy(np.float32), path)
+def _save_npy(names:np.ndarray, emb:np.ndarray, path:Path):
+    "The embeddings as a `.npy` array, the names one per line in `names_file(path)`"
+    if any('\n' in n for n in names): raise ValueError("An image name holds a line break: use .npz, not .npy")
+    atomic_save(names, names_file(path), write=lambda ns, f: f.write(''.join(f'{n}\n' for n in ns).encode()))
+    atomic_save(emb, path, write=lambda e, f: np.save(f, e))
 
+# %% ../nbs/03_encode.ipynb #e29762d6
+def load_embeddings(path:str|Path, # A `.csv`, `.npz` or `.npy` file written by `save_embeddings`
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    "The names (n,) and float32 embeddings (n, d) in an encodings file, checked; from `.npy`, memory-mapped"
+    path = Path(path)
+    fmt = _enc_format(path)
+    if not path.is_file(): raise FileNotFoundError(f"Encodings file not found: {path}")
+    return {'.csv': _load_csv, '.npz': _load_npz, '.npy': _load_npy}[fmt](path)
+
+def _load_csv(path:Path) -> tuple[np.ndarray, np.ndarray]:
+    "Names and embeddings of the original's table, checked"
+    try: df = pd.read_csv(path)
+    except pd.errors.EmptyDataError: raise ValueError(
+        f"{path} is empty: expected an Anchor column "
+        f"and one column per embedding dimension") from None
+    if len(df.columns) < 2 or df.columns[0] != 'Anchor':
+        raise ValueError(f"{path} is not an encodings table: expected first column Anchor, "
+                         f"then one column per embedding dimension")
+    emb = df.iloc[:, 1:]
+    if not all(np.issubdtype(t, np.number) for t in emb.dtypes) or emb.isna().any().any():
+        raise ValueError(f"{path} has non-numeric or empty embedding values")
+    return df.Anchor.to_numpy(str), emb.to_numpy(np.float32)
+
+# %% ../nbs/03_encode.ipynb #de77dc1d
 def _load_npz(path:Path) -> tuple[np.ndarray, np.ndarray]:
+    "Names and embeddings of a `.npz` encodings file, checked"
     try:
         with np.load(path, allow_pickle=False) as z: names, emb = z['names'], z['embeddings']
     except (OSError, ValueError, KeyError, EOFError) as e:
@@ -147,21 +177,8 @@ def _load_npz(path:Path) -> tuple[np.ndarray, np.ndarray]:
     if not np.isfinite(emb).all(): raise ValueError(f"{path} has non-finite embedding values")
     return names, emb.astype(np.float32, copy=False)
 
-def _load_csv(path:Path) -> pd.DataFrame:
-    try: df = pd.read_csv(path)
-    except pd.errors.EmptyDataError: raise ValueError(
-        f"{path} is empty: expected an Anchor column "
-        f"and one column per embedding dimension") from None
-    if len(df.columns) < 2 or df.columns[0] != 'Anchor':
-        raise ValueError(f"{path} is not an encodings table: expected first column Anchor, "
-                         f"then one column per embedding dimension")
-    emb = df.iloc[:, 1:]
-    if not all(np.issubdtype(t, np.number) for t in emb.dtypes) or emb.isna().any().any():
-        raise ValueError(f"{path} has non-numeric or empty embedding values")
-    df.columns = ['Anchor'] + list(range(emb.shape[1]))
-    return df
-
 def _load_npy(path:Path) -> tuple[np.ndarray, np.ndarray]:
+    "Names and memory-mapped embeddings of a `.npy` encodings file, checked a block at a time"
     if not names_file(path).is_file(): raise FileNotFoundError(
         f"{path} has no names file beside it: expected {names_file(path).name}")
     try: emb = np.load(path, mmap_mode='r', allow_pickle=False)
@@ -174,42 +191,7 @@ def _load_npy(path:Path) -> tuple[np.ndarray, np.ndarray]:
         if not np.isfinite(emb[s:s+65536]).all(): raise ValueError(f"{path} has non-finite embedding values")
     return names, emb
 
-def load_embeddings(path:str|Path, # A `.csv`, `.npz` or `.npy` file written by `save_encodings`
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    "The names (n,) and float32 embeddings (n, d) in an encodings file, checked; from `.npy`, memory-mapped"
-    path = Path(path)
-    fmt = _enc_format(path)
-    if not path.is_file(): raise FileNotFoundError(f"Encodings file not found: {path}")
-    if fmt == '.npz': return _load_npz(path)
-    if fmt == '.npy': return _load_npy(path)
-    df = _load_csv(path)
-    return df.Anchor.to_numpy(str), df.iloc[:, 1:].to_numpy(np.float32)
-
-def load_encodings(path:str|Path, # A `.csv`, `.npz` or `.npy` file written by `save_encodings`
-                  ) -> pd.DataFrame:
-    "Read an encoding table back, checking its shape"
-    path = Path(path)
-    if _enc_format(path) == '.csv':
-        if not path.is_file(): raise FileNotFoundError(f"Encodings file not found: {path}")
-        return _load_csv(path)
-    names, emb = load_embeddings(path)
-    return encodings_table(names, np.asarray(emb))
-
-# %% ../nbs/03_encode.ipynb #4de83a78
-def _pieces_dir(path:Path) -> Path: return path.with_name(path.name + '.parts')
-
-def _claim_pieces(parts:Path, manifest:dict):
-    "Make `parts` for this run, or check that it already belongs to the same run"
-    if (parts/'manifest.json').is_file():
-        if json.loads((parts/'manifest.json').read_text()) != manifest: raise ValueError(
-            f"{parts} holds pieces of another encoding (other images, model or piece size): delete it to start over")
-    else:
-        parts.mkdir(parents=True, exist_ok=True)
-        atomic_save(manifest, parts/'manifest.json', write=lambda m, f: f.write(json.dumps(m).encode()))
-
-def _sync():
-    if dist.is_available() and dist.is_initialized(): dist.barrier()
-
+# %% ../nbs/03_encode.ipynb #8e6463da
 def encode_to_file(model:APN_Model, # The embedding model, or an exported one (`OnnxEncoder`)
                    img_names, # Image file names, relative to `data_dir`
                    data_dir:str|Path, # Folder holding the images
@@ -222,29 +204,54 @@ def encode_to_file(model:APN_Model, # The embedding model, or an exported one (`
     "Encode the images into `path` a piece at a time: bounded memory, resumable, shared among `torchrun` processes"
     path, names = Path(path), [str(n) for n in img_names]
     _enc_format(path)
-    rank, world = (dist.get_rank(), dist.get_world_size()) if dist.is_available() and dist.is_initialized() else (0, 1)
-    parts = _pieces_dir(path)
-    manifest = dict(images=len(names), names=hashlib.sha256('\n'.join(names).encode()).hexdigest(),
-                    piece_size=piece_size, config=json.loads(json.dumps(model.config)))
-    if rank == 0: _claim_pieces(parts, manifest)
-    _sync()
-    if rank: _claim_pieces(parts, manifest)  # the first process made it; the others check it
-    piece = lambda i: parts/f'{i:06d}.npy'
-    n_pieces = -(-len(names) // piece_size)
-    done = sum(piece(i).is_file() for i in range(n_pieces))
-    if rank == 0 and done: print(f"continuing: {done} of {n_pieces} pieces already encoded in {parts}")
-    for i in range(rank, n_pieces, world):
-        if piece(i).is_file(): continue
+    rank, world = rank_and_world()
+    parts = _open_pieces(_pieces_dir(path), _manifest(model, names, piece_size), rank)
+    pieces = [parts/f'{i:06d}.npy' for i in range(-(-len(names) // piece_size))]
+    done = sum(p.is_file() for p in pieces)
+    if rank == 0 and done: print(f"continuing: {done} of {len(pieces)} pieces already encoded in {parts}")
+    for i in range(rank, len(pieces), world):
+        if pieces[i].is_file(): continue
         emb = encode_images(model, names[i*piece_size:(i+1)*piece_size], data_dir, batch_size, device, num_workers)
-        atomic_save(emb, piece(i), write=lambda e, f: np.save(f, e))
-    _sync()
-    if rank == 0:
-        shape = (len(names), model.config['embed_size'])
-        joined = np.lib.format.open_memmap(parts/'joined.npy', 'w+', np.float32, shape)
-        for i in range(n_pieces): joined[i*piece_size:(i+1)*piece_size] = np.load(piece(i))
-        joined.flush()
-        save_embeddings(names, joined, path)
-        del joined
-        shutil.rmtree(parts)
-    _sync()
+        atomic_save(emb, pieces[i], write=lambda e, f: np.save(f, e))
+    wait_for_all()
+    if rank == 0: _join_pieces(parts, pieces, names, model.config.embed_size, path)
+    wait_for_all()
     return path
+
+# %% ../nbs/03_encode.ipynb #39dd4ce2
+def _pieces_dir(path:Path) -> Path: return path.with_name(path.name + '.parts')
+
+def _manifest(model, names:list, piece_size:int) -> dict:
+    "What a pieces folder is for: the images (their number and a hash of their names), the piece size, the config"
+    return dict(images=len(names), names=hashlib.sha256('\n'.join(names).encode()).hexdigest(),
+                piece_size=piece_size, config=json.loads(json.dumps(model.config.as_dict())))
+
+def _claim_pieces(parts:Path, manifest:dict):
+    "Make `parts` for this run, or check that it already belongs to the same run"
+    if (parts/'manifest.json').is_file():
+        if json.loads((parts/'manifest.json').read_text()) != manifest: raise ValueError(
+            f"{parts} holds pieces of another encoding (other images, model or piece size): delete it to start over")
+    else:
+        parts.mkdir(parents=True, exist_ok=True)
+        atomic_save(manifest, parts/'manifest.json', write=lambda m, f: f.write(json.dumps(m).encode()))
+
+def _open_pieces(parts:Path, manifest:dict, rank:int) -> Path:
+    "The first process makes (or checks) the pieces folder; once it has, the others check it"
+    if rank == 0: _claim_pieces(parts, manifest)
+    wait_for_all()
+    if rank: _claim_pieces(parts, manifest)
+    return parts
+
+# %% ../nbs/03_encode.ipynb #8aba7589
+def _join_pieces(parts:Path, pieces:list, names:list, d:int, path:Path):
+    "Join the pieces, in order, a piece at a time, into the encodings file `path`; remove their folder"
+    joined = np.lib.format.open_memmap(parts/'joined.npy', 'w+', np.float32, (len(names), d))
+    s = 0
+    for p in pieces:
+        emb = np.load(p)
+        joined[s:s+len(emb)] = emb
+        s += len(emb)
+    joined.flush()
+    save_embeddings(names, joined, path)
+    del joined
+    shutil.rmtree(parts)

@@ -8,31 +8,28 @@ import json, os
 from pathlib import Path
 import numpy as np, torch
 from torch import nn
-from .model import APN_Model, atomic_save, load_model
+from .core import atomic_save
+from .model import APN_Model, ModelConfig, load_model
 
 # %% auto #0
 __all__ = ['PIXELS', 'PixelsToEmbedding', 'export_onnx', 'OnnxEncoder', 'load_encoder']
 
-# %% ../nbs/03a_export.ipynb #acbd320b
+# %% ../nbs/03a_export.ipynb #de47b638
 class PixelsToEmbedding(nn.Module):
     "`model` with its input preparation inside: uint8 RGB pixels (B, H, W, 3) → embeddings (B, embed_size)"
     def __init__(self, model:APN_Model, # The embedding model, in eval mode
                 ):
         super().__init__()
         self.model = model.eval()
-        mean, std = torch.tensor(model.config['mean']), torch.tensor(model.config['std'])
+        mean, std = torch.tensor(model.config.mean), torch.tensor(model.config.std)
         self.register_buffer('scale', (1 / (255 * std)).view(1, 3, 1, 1))  # (x / 255 − mean) / std, as x·scale + shift
         self.register_buffer('shift', (-mean / std).view(1, 3, 1, 1))
     def forward(self, pixels): return self.model(pixels.permute(0, 3, 1, 2).float() * self.scale + self.shift)
 
+# %% ../nbs/03a_export.ipynb #a38eecb2
 PIXELS = 'uint8 RGB (batch, height, width, 3), resized to the config\'s img_size'  # what the graph takes
 
-def _onnx_packages():
-    try: import onnx, onnxscript
-    except ImportError: raise ImportError('Exporting to ONNX needs onnx and onnxscript: '
-                                          'pip install "siamese_nbdev[onnx]"') from None
-    return onnx
-
+# %% ../nbs/03a_export.ipynb #fbb06581
 def export_onnx(model:APN_Model, # The embedding model; its config says how images are prepared
                 path:str|Path, # The `.onnx` file to write
                 opset:int=18, # ONNX opset version
@@ -40,49 +37,60 @@ def export_onnx(model:APN_Model, # The embedding model; its config says how imag
     "Write `model` as ONNX: input `pixels`, uint8 RGB (batch, height, width, 3); output `embedding`; config in metadata"
     onnx, path = _onnx_packages(), Path(path)
     if path.suffix.lower() != '.onnx': raise ValueError(f"{path}: an ONNX file name must end in .onnx")
-    h, w = model.config['img_size']
-    was_training = model.training
-    try:
-        program = torch.onnx.export(PixelsToEmbedding(model).eval(), (torch.zeros(2, h, w, 3, dtype=torch.uint8),),
-                                    input_names=['pixels'], output_names=['embedding'], opset_version=opset,
-                                    dynamic_shapes=({0: torch.export.Dim('batch', min=1)},), dynamo=True,
-                                    verbose=False)
-    finally: model.train(was_training)
-    proto = program.model_proto
-    meta = {'siamese_nbdev.config': json.dumps(model.config), 'siamese_nbdev.input': PIXELS}
+    proto = _onnx_program(model, opset).model_proto
+    meta = {'siamese_nbdev.config': json.dumps(model.config.as_dict()), 'siamese_nbdev.input': PIXELS}
     for k, v in meta.items(): proto.metadata_props.add(key=k, value=v)
     onnx.checker.check_model(proto)
     atomic_save(proto, path, write=lambda p, f: f.write(p.SerializeToString()))
     return path
 
-# %% ../nbs/03a_export.ipynb #5874af48
+def _onnx_program(model:APN_Model, opset:int):
+    "`PixelsToEmbedding(model)` traced by `torch.onnx.export`, the batch dimension free; `model`'s mode is kept"
+    h, w = model.config.img_size
+    was_training = model.training
+    try: return torch.onnx.export(PixelsToEmbedding(model).eval(), (torch.zeros(2, h, w, 3, dtype=torch.uint8),),
+                                  input_names=['pixels'], output_names=['embedding'], opset_version=opset,
+                                  dynamic_shapes=({0: torch.export.Dim('batch', min=1)},), dynamo=True,
+                                  verbose=False)
+    finally: model.train(was_training)
+
+def _onnx_packages():
+    try: import onnx, onnxscript
+    except ImportError: raise ImportError('Exporting to ONNX needs onnx and onnxscript: '
+                                          'pip install "siamese_nbdev[onnx]"') from None
+    return onnx
+
+# %% ../nbs/03a_export.ipynb #d12aac96
 class OnnxEncoder:
     "An exported model run by ONNX Runtime on a CPU: `config` as the checkpoint's; called on uint8 pixel batches"
     def __init__(self, path:str|Path, # A file written by `export_onnx`
                  threads:int|None=None, # Threads for one forward pass; default: torch's (one per core)
                 ):
-        try: import onnxruntime as ort
-        except ImportError: raise ImportError('Running an ONNX model needs onnxruntime: '
-                                              'pip install "siamese_nbdev[onnx]"') from None
-        path = Path(path)
-        if not path.is_file(): raise FileNotFoundError(f"ONNX model not found: {path}")
-        opts = ort.SessionOptions()
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.intra_op_num_threads, opts.inter_op_num_threads = threads or torch.get_num_threads(), 1
-        try: self.session = ort.InferenceSession(str(path), opts, providers=['CPUExecutionProvider'])
-        except Exception as e: raise ValueError(f"{path} is not an ONNX model: {str(e).splitlines()[0]}") from None
+        self.path = Path(path)
+        self.session = _ort_session(self.path, threads)
         meta = self.session.get_modelmeta().custom_metadata_map
         if 'siamese_nbdev.config' not in meta: raise ValueError(
             f"{path} was not written by export_onnx: it has no siamese_nbdev.config metadata")
-        self.config = json.loads(meta['siamese_nbdev.config'])
-        for k in ('img_size', 'mean', 'std'): self.config[k] = tuple(self.config[k])  # as in the checkpoint
-        self.path = path
+        self.config = ModelConfig(**json.loads(meta['siamese_nbdev.config']))  # as in the checkpoint
     def __call__(self, pixels:np.ndarray, # uint8 RGB (B, H, W, 3)
                 ) -> np.ndarray:
         "Embeddings (B, embed_size), float32"
         return self.session.run(['embedding'], {'pixels': np.ascontiguousarray(pixels, dtype=np.uint8)})[0]
-    def __repr__(self): return f"OnnxEncoder({self.path.name!r}, {self.config['backbone']}, {self.config['img_size']})"
+    def __repr__(self): return f"OnnxEncoder({self.path.name!r}, {self.config.backbone}, {self.config.img_size})"
 
+def _ort_session(path:Path, threads:int|None):
+    "An ONNX Runtime session on the CPU for the file at `path`, every graph optimisation on"
+    try: import onnxruntime as ort
+    except ImportError: raise ImportError('Running an ONNX model needs onnxruntime: '
+                                          'pip install "siamese_nbdev[onnx]"') from None
+    if not path.is_file(): raise FileNotFoundError(f"ONNX model not found: {path}")
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.intra_op_num_threads, opts.inter_op_num_threads = threads or torch.get_num_threads(), 1
+    try: return ort.InferenceSession(str(path), opts, providers=['CPUExecutionProvider'])
+    except Exception as e: raise ValueError(f"{path} is not an ONNX model: {str(e).splitlines()[0]}") from None
+
+# %% ../nbs/03a_export.ipynb #35d2ee75
 def load_encoder(path:str|Path, # A checkpoint (`save_checkpoint`) or an ONNX file (`export_onnx`), by its extension
                  device:str|torch.device='cpu', # For a checkpoint: where to put the model
                 ) -> APN_Model|OnnxEncoder:

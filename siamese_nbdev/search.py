@@ -11,18 +11,7 @@ import numpy as np, pandas as pd
 __all__ = ['euclidean_distance', 'sq_norms', 'refine', 'search', 'test_same_ranking', 'closest_imgs', 'faiss_index',
            'faiss_search', 'index_bytes', 'save_index', 'load_index']
 
-# %% ../nbs/04_search.ipynb #4d3bd4e9
-_BLOCK = 2**18  # values per step of the exact distances (about 1 MB): bounds their working memory
-
-def _check(q, g):
-    if g.ndim != 2 or q.ndim not in (1, 2) or q.shape[-1] != g.shape[1]:
-        raise ValueError(f"Query of shape {q.shape} and gallery of shape {g.shape} do not match: "
-                         "expected (d,) or (q, d) against (n, d)")
-
-def _norms(diff:np.ndarray) -> np.ndarray:
-    "Euclidean norms over the last axis of float32 differences, each squared and summed in float64"
-    return np.sqrt(np.einsum('...k,...k->...', diff, diff, dtype=np.float64))
-
+# %% ../nbs/04_search.ipynb #76f94f5e
 def euclidean_distance(img_enc:np.ndarray, # One query embedding (d,), or a batch of them (q, d)
                        anc_enc_arr:np.ndarray, # Gallery embeddings (n, d); a memory-mapped array works
                       ) -> np.ndarray:
@@ -39,7 +28,18 @@ def euclidean_distance(img_enc:np.ndarray, # One query embedding (d,), or a batc
         for t in range(0, len(q2), rows): out[t:t+rows, s:s+cols] = _norms(chunk - q2[t:t+rows, None])
     return out[0] if q.ndim == 1 else out
 
-# %% ../nbs/04_search.ipynb #11b4f4d4
+_BLOCK = 2**18  # values per step of the exact distances (about 1 MB): bounds their working memory
+
+def _check(q, g):
+    if g.ndim != 2 or q.ndim not in (1, 2) or q.shape[-1] != g.shape[1]:
+        raise ValueError(f"Query of shape {q.shape} and gallery of shape {g.shape} do not match: "
+                         "expected (d,) or (q, d) against (n, d)")
+
+def _norms(diff:np.ndarray) -> np.ndarray:
+    "Euclidean norms over the last axis of float32 differences, each squared and summed in float64"
+    return np.sqrt(np.einsum('...k,...k->...', diff, diff, dtype=np.float64))
+
+# %% ../nbs/04_search.ipynb #4d014ffe
 def sq_norms(gallery:np.ndarray, # Gallery embeddings (n, d)
              chunk_size:int=65536, # Rows per step: bounds the working memory
             ) -> np.ndarray:
@@ -50,11 +50,7 @@ def sq_norms(gallery:np.ndarray, # Gallery embeddings (n, d)
         out[s:s+chunk_size] = np.einsum('ij,ij->i', g, g)
     return out
 
-def _top(d, k):
-    "Per row of `d`, the column indices of its `k` smallest values, unordered"
-    if k >= d.shape[1]: return np.broadcast_to(np.arange(d.shape[1]), d.shape)
-    return np.argpartition(d, k-1, axis=1)[:, :k]
-
+# %% ../nbs/04_search.ipynb #82ca1805
 def refine(queries:np.ndarray, # Query embeddings (q, d)
            gallery:np.ndarray, # Gallery embeddings (n, d)
            cand:np.ndarray, # Candidate gallery rows per query (q, c); -1 (FAISS's 'not found') ends up last, at inf
@@ -73,6 +69,7 @@ def refine(queries:np.ndarray, # Query embeddings (q, d)
     o = np.argsort(d, axis=1, kind='stable')[:, :k]
     return np.take_along_axis(d, o, 1), np.take_along_axis(cand, o, 1)
 
+# %% ../nbs/04_search.ipynb #6d9573b6
 def search(queries:np.ndarray, # One query embedding (d,), or a batch of them (q, d)
            gallery:np.ndarray, # Gallery embeddings (n, d); a memory-mapped array works
            k:int=10, # Neighbours per query
@@ -84,33 +81,45 @@ def search(queries:np.ndarray, # One query embedding (d,), or a batch of them (q
     "Exact k nearest gallery rows: (distances, indices), each (k,) for one query or (q, k) for a batch, closest first"
     q = np.asarray(queries, dtype=np.float32)
     _check(q, gallery)
-    q2, n = np.atleast_2d(q), len(gallery)
-    if n == 0: raise ValueError("The gallery is empty")
-    k = min(k, n)
-    if len(q2) > query_block:  # a fixed working set for any batch size, too
-        parts = [search(q2[s:s+query_block], gallery, k, norms, chunk_size, query_block, extra)
-                 for s in range(0, len(q2), query_block)]
-        return np.concatenate([d for d, _ in parts]), np.concatenate([i for _, i in parts])
-    c = min(k + extra, n)
-    chunk_size = chunk_size or max(1024, 2**24 // len(q2))
-    best_d, best_i = None, None
-    for s in range(0, n, chunk_size):
-        g = np.asarray(gallery[s:s+chunk_size], dtype=np.float32)
-        gn = sq_norms(g) if norms is None else norms[s:s+chunk_size]
-        d = q2 @ g.T
-        d *= -2
-        d += gn  # ‖q‖² is the same for every row: it does not change the ranking
-        i = _top(d, min(c, len(g)))
-        d, i = np.take_along_axis(d, i, 1), i + s
-        if best_d is not None:
-            d, i = np.concatenate([best_d, d], 1), np.concatenate([best_i, i], 1)
-            j = _top(d, c)
-            d, i = np.take_along_axis(d, j, 1), np.take_along_axis(i, j, 1)
-        best_d, best_i = d, i
-    dist, idx = refine(q2, gallery, best_i, k)
+    if len(gallery) == 0: raise ValueError("The gallery is empty")
+    q2, k = np.atleast_2d(q), min(k, len(gallery))
+    blocks = [_search_block(q2[s:s+query_block], gallery, k, norms, chunk_size, extra)  # a fixed working set
+              for s in range(0, len(q2), query_block)]                                  # for any batch size, too
+    dist, idx = blocks[0] if len(blocks) == 1 else map(np.concatenate, zip(*blocks))
     return (dist[0], idx[0]) if q.ndim == 1 else (dist, idx)
 
-# %% ../nbs/04_search.ipynb #817220a9
+def _search_block(q, gallery, k:int, norms, chunk_size:int|None, extra:int) -> tuple[np.ndarray, np.ndarray]:
+    "`search` for a block of queries (q, d): the best `k + extra` candidates, chunk by chunk, then `refine`"
+    n, c = len(gallery), min(k + extra, len(gallery))
+    chunk_size = chunk_size or max(1024, 2**24 // len(q))
+    best = None
+    for s in range(0, n, chunk_size):
+        g = np.asarray(gallery[s:s+chunk_size], dtype=np.float32)
+        d, i = _candidates(q, g, sq_norms(g) if norms is None else norms[s:s+chunk_size], c, s)
+        if best is not None: d, i = _keep_best(np.hstack([best[0], d]), np.hstack([best[1], i]), c)
+        best = d, i
+    return refine(q, gallery, best[1], k)
+
+# %% ../nbs/04_search.ipynb #7f9deea2
+def _candidates(q, g, gn, c:int, start:int) -> tuple[np.ndarray, np.ndarray]:
+    "The `c` rows of the chunk `g` (its first row: gallery row `start`) nearest each query by the shortcut"
+    d = q @ g.T
+    d *= -2
+    d += gn  # ‖q‖² is the same for every row: it does not change the ranking
+    i = _top(d, min(c, len(g)))
+    return np.take_along_axis(d, i, 1), i + start
+
+def _keep_best(d, i, c:int) -> tuple[np.ndarray, np.ndarray]:
+    "The `c` smallest scores `d` of each row, and their gallery rows `i`"
+    j = _top(d, c)
+    return np.take_along_axis(d, j, 1), np.take_along_axis(i, j, 1)
+
+def _top(d, k):
+    "Per row of `d`, the column indices of its `k` smallest values, unordered"
+    if k >= d.shape[1]: return np.broadcast_to(np.arange(d.shape[1]), d.shape)
+    return np.argpartition(d, k-1, axis=1)[:, :k]
+
+# %% ../nbs/04_search.ipynb #19cde1e4
 def test_same_ranking(a:tuple, # (distances, items) of a ranking, closest first: (k,) each, or (q, k) for a batch
                       b:tuple, # (distances, items) of the same ranking computed another way
                       tol:float=1e-6, # The most one item's distance may differ between the two computations
@@ -120,24 +129,24 @@ def test_same_ranking(a:tuple, # (distances, items) of a ranking, closest first:
     (da, ia), (db, ib) = [[np.atleast_2d(np.asarray(x)) for x in r] for r in (a, b)]
     if not da.shape == db.shape == ia.shape == ib.shape:
         raise AssertionError(f"Rankings of different shapes: {da.shape} and {db.shape}")
-    checked = 0
     with np.errstate(invalid='ignore'):  # inf - inf, where both pad with inf
-        for r, (x, y, u, v) in enumerate(zip(da, db, ia, ib)):
-            far = ~((np.abs(x - y) <= tol) | (x == y))
-            if far.any():
-                j = far.argmax()
-                raise AssertionError(f"Row {r}, rank {j}: distances {x[j]} and {y[j]} "
-                                     f"differ by more than {tol}")
-            new = np.flatnonzero((np.diff(x) > 2*tol) | (np.diff(y) > 2*tol)) + 1  # ranks after a clear gap
-            ends = [*new, len(x)] if complete else list(new)
-            for s, e in zip([0, *ends], ends):  # groups of ranks whose order rounding may decide
-                if set(u[s:e].tolist()) != set(v[s:e].tolist()):
-                    raise AssertionError(f"Row {r}, ranks {s} to {e-1}: items {u[s:e].tolist()} and "
-                                         f"{v[s:e].tolist()}, at distances {x[s:e]} and {y[s:e]}")
-            checked += ends[-1] if ends else 0
-    return checked
+        return sum(_same_row(r, *row, tol, complete) for r, row in enumerate(zip(da, db, ia, ib)))
 
 test_same_ranking.__test__ = False  # a helper for tests, not a test: pytest should not collect it where imported
+
+def _same_row(r:int, x, y, u, v, tol:float, complete:bool) -> int:
+    "`test_same_ranking` for row `r`: distances `x` and `y` of items `u` and `v`; the number of ranks compared"
+    far = ~((np.abs(x - y) <= tol) | (x == y))
+    if far.any():
+        j = far.argmax()
+        raise AssertionError(f"Row {r}, rank {j}: distances {x[j]} and {y[j]} differ by more than {tol}")
+    new = np.flatnonzero((np.diff(x) > 2*tol) | (np.diff(y) > 2*tol)) + 1  # ranks after a clear gap
+    ends = [*new, len(x)] if complete else list(new)
+    for s, e in zip([0, *ends], ends):  # groups of ranks whose order rounding may decide
+        if set(u[s:e].tolist()) != set(v[s:e].tolist()):
+            raise AssertionError(f"Row {r}, ranks {s} to {e-1}: items {u[s:e].tolist()} and "
+                                 f"{v[s:e].tolist()}, at distances {x[s:e]} and {y[s:e]}")
+    return ends[-1] if ends else 0
 
 # %% ../nbs/04_search.ipynb #cbe486c7
 def closest_imgs(img_enc:np.ndarray, # The query embedding (d,)
@@ -148,14 +157,7 @@ def closest_imgs(img_enc:np.ndarray, # The query embedding (d,)
     dist, idx = search(img_enc, df_enc.iloc[:, 1:].to_numpy(np.float32), k)
     return pd.DataFrame({'name': df_enc.Anchor.to_numpy()[idx], 'distance': dist})
 
-# %% ../nbs/04_search.ipynb #1b74227a
-def _faiss():
-    try: import faiss
-    except ImportError:
-        raise ImportError("FAISS is not installed: pip install 'siamese_nbdev[faiss]' "
-                          "(or pip install faiss-cpu)") from None
-    return faiss
-
+# %% ../nbs/04_search.ipynb #0a18f0f4
 def faiss_index(gallery:np.ndarray, # Gallery embeddings (n, d); a memory-mapped array is read a block at a time
                 kind:str='flat', # 'flat' (exact), 'ivf' (inverted lists), 'ivfpq' (compressed lists) or 'hnsw' (graph)
                 nlist:int|None=None, # 'ivf', 'ivfpq': number of clusters; default: about √n (1,000 for a million)
@@ -163,34 +165,56 @@ def faiss_index(gallery:np.ndarray, # Gallery embeddings (n, d); a memory-mapped
                 train_size:int|None=None, # 'ivf', 'ivfpq': random rows to learn from; default: 64 per cluster
                 pq_bytes:int|None=None, # 'ivfpq': bytes per embedding (8-bit codes); default: d / 8, 1/32 of float32
                 M:int=32, # 'hnsw': links per node
-                ef_search:int=128, # 'hnsw': candidate list size per query (more: better recall, slower)
-                chunk_size:int=100_000, # Rows added per step: bounds the extra memory
                 seed:int=0, # Seed for the training sample and the clustering
                ):
     "A FAISS index over `gallery` for Euclidean search: exact ('flat') or approximate ('ivf', 'ivfpq', 'hnsw')"
-    faiss = _faiss()
-    n, d = gallery.shape
+    faiss, (n, d) = _faiss(), gallery.shape
     if kind == 'flat': index = faiss.IndexFlatL2(d)
-    elif kind == 'hnsw':
-        index = faiss.IndexHNSWFlat(d, M)
-        index.hnsw.efSearch = ef_search
+    elif kind == 'hnsw': index = _hnsw(d, M)
     elif kind in ('ivf', 'ivfpq'):
         nlist = nlist or max(1, min(n // 39, int(np.sqrt(n))))  # FAISS wants ≥ 39 training rows per cluster
-        if kind == 'ivf': index, least = faiss.IndexIVFFlat(faiss.IndexFlatL2(d), d, nlist), 39 * nlist
-        else:
-            m = pq_bytes or d // 8
-            if d % m: raise ValueError(f"pq_bytes={m} must divide the embedding size {d}")
-            index, least = faiss.IndexIVFPQ(faiss.IndexFlatL2(d), d, nlist, m, 8), max(39 * nlist, 39 * 256)
-        rows = np.sort(np.random.default_rng(seed).choice(n, min(n, max(train_size or 64 * nlist, least)),
-                                                          replace=False))
-        index.cp.seed = seed
-        if kind == 'ivfpq': index.pq.cp.seed = seed
-        index.train(np.ascontiguousarray(gallery[rows], dtype=np.float32))
+        index = _ivf(d, kind, nlist, pq_bytes, seed)
+        index.train(_training_rows(gallery, kind, nlist, train_size, seed))
         index.nprobe = nprobe
     else: raise ValueError(f"Unknown FAISS index kind {kind!r}: expected 'flat', 'ivf', 'ivfpq' or 'hnsw'")
-    for s in range(0, n, chunk_size): index.add(np.ascontiguousarray(gallery[s:s+chunk_size], dtype=np.float32))
+    for s in range(0, n, _ADD_ROWS): index.add(np.ascontiguousarray(gallery[s:s+_ADD_ROWS], dtype=np.float32))
     return index
 
+_ADD_ROWS = 100_000  # rows added to an index per step: bounds the extra memory
+
+def _faiss():
+    try: import faiss
+    except ImportError:
+        raise ImportError("FAISS is not installed: pip install 'siamese_nbdev[faiss]' "
+                          "(or pip install faiss-cpu)") from None
+    return faiss
+
+# %% ../nbs/04_search.ipynb #2bcc2fa2
+def _hnsw(d:int, M:int):
+    "An HNSW graph index of `M` links per node; each query follows 128 candidates (`index.hnsw.efSearch`)"
+    index = _faiss().IndexHNSWFlat(d, M)
+    index.hnsw.efSearch = 128
+    return index
+
+def _ivf(d:int, kind:str, nlist:int, pq_bytes:int|None, seed:int):
+    "An untrained IVF index of `nlist` clusters, its lists flat or PQ-compressed, its k-means seeded"
+    faiss = _faiss()
+    if kind == 'ivf': index = faiss.IndexIVFFlat(faiss.IndexFlatL2(d), d, nlist)
+    else:
+        m = pq_bytes or d // 8
+        if d % m: raise ValueError(f"pq_bytes={m} must divide the embedding size {d}")
+        index = faiss.IndexIVFPQ(faiss.IndexFlatL2(d), d, nlist, m, 8)
+        index.pq.cp.seed = seed
+    index.cp.seed = seed
+    return index
+
+def _training_rows(gallery, kind:str, nlist:int, train_size:int|None, seed:int) -> np.ndarray:
+    "A random sample of the gallery, in order, for the clustering: ≥ 39 rows per cluster (and per PQ centre)"
+    n, least = len(gallery), 39 * max(nlist, 256 if kind == 'ivfpq' else 1)
+    rows = np.sort(np.random.default_rng(seed).choice(n, min(n, max(train_size or 64 * nlist, least)), replace=False))
+    return np.ascontiguousarray(gallery[rows], dtype=np.float32)
+
+# %% ../nbs/04_search.ipynb #4d350cb0
 def faiss_search(index, # From `faiss_index` or `load_index`
                  queries:np.ndarray, # One query embedding (d,), or a batch of them (q, d)
                  k:int=10, # Neighbours per query
@@ -199,15 +223,8 @@ def faiss_search(index, # From `faiss_index` or `load_index`
                  nprobe:int|None=None, # IVF: clusters visited per query; default: the index's own
                 ) -> tuple[np.ndarray, np.ndarray]:
     "Nearest gallery rows by a FAISS index: (distances, indices), closest first: ≤ k for one query, (q, k) for a batch"
-    q = np.asarray(queries, dtype=np.float32)
-    if q.ndim not in (1, 2) or q.shape[-1] != index.d:
-        raise ValueError(f"Query of shape {q.shape} does not match the index's "
-                         f"{index.d}-d embeddings")
-    q2 = np.ascontiguousarray(np.atleast_2d(q))
-    k = min(k, index.ntotal)
-    if gallery is not None and len(gallery) != index.ntotal:
-        raise ValueError(f"The index holds {index.ntotal} embeddings "
-                         f"but the gallery has {len(gallery)}")
+    q = _faiss_queries(index, queries, gallery)
+    q2, k = np.atleast_2d(q), min(k, index.ntotal)
     params = _faiss().SearchParametersIVF(nprobe=nprobe) if nprobe else None
     d2, idx = index.search(q2, k if gallery is None else min(k + extra, index.ntotal), params=params)
     if gallery is None:  # FAISS gives squared distances, and FLT_MAX where it found nothing
@@ -217,11 +234,22 @@ def faiss_search(index, # From `faiss_index` or `load_index`
     found = idx[0] >= 0
     return dist[0][found], idx[0][found]
 
+def _faiss_queries(index, queries, gallery) -> np.ndarray:
+    "The queries as contiguous float32, checked against the index (and the gallery, if given)"
+    q = np.ascontiguousarray(queries, dtype=np.float32)
+    if q.ndim not in (1, 2) or q.shape[-1] != index.d:
+        raise ValueError(f"Query of shape {q.shape} does not match the index's {index.d}-d embeddings")
+    if gallery is not None and len(gallery) != index.ntotal:
+        raise ValueError(f"The index holds {index.ntotal} embeddings but the gallery has {len(gallery)}")
+    return q
+
+# %% ../nbs/04_search.ipynb #72d1e83a
 def index_bytes(index, # A FAISS index
                ) -> int:
     "The bytes the index takes, as saved (and, near enough, in memory)"
     return int(_faiss().serialize_index(index).nbytes)
 
+# %% ../nbs/04_search.ipynb #ffb00dc1
 def save_index(index, # A FAISS index
                path:str|Path, # Where to write it (e.g. `gallery.faiss`)
               ):
@@ -230,6 +258,7 @@ def save_index(index, # A FAISS index
     path.parent.mkdir(parents=True, exist_ok=True)
     _faiss().write_index(index, str(path))
 
+# %% ../nbs/04_search.ipynb #4bcebd1d
 def load_index(path:str|Path, # A file written by `save_index`
               ):
     "Read a FAISS index back"
