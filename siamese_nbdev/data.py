@@ -11,8 +11,8 @@ import numpy as np, pandas as pd, torch, timm
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 from torchvision import transforms as T
-from tqdm import tqdm
 import siamese_nbdev
+from .core import progress
 
 # %% auto #0
 __all__ = ['DATASET_NAME', 'DATASET_URL', 'MAX_PIXELS', 'TRIPLET_COLS', 'IMG_EXTS', 'JUNK_PID', 'DISTRACTOR_PID', 'sample_dir',
@@ -335,8 +335,8 @@ def scan_images(names, # Image file names, relative to `img_dir`
     def problem(n):
         try: read_image(img_dir/n, max_pixels)
         except (ImageReadError, FileNotFoundError) as e: return str(e)
-    with ThreadPoolExecutor(threads) as ex: reasons = list(tqdm(
-        ex.map(problem, names), total=len(names), desc='check images', leave=False))
+    with ThreadPoolExecutor(threads) as ex: reasons = list(progress(ex.map(problem, names), 'check images',
+                                                                   total=len(names)))
     return {n: r for n, r in zip(names, reasons) if r is not None}
 
 # %% ../nbs/00_data.ipynb #39a21914

@@ -23,7 +23,7 @@ __all__ = ['LITE0_IMAGENET', 'MARKET_MODEL', 'PretrainedWeightsError', 'create_b
 class PretrainedWeightsError(RuntimeError):
     "Pretrained weights could not be obtained"
 
-# %% ../nbs/01_model.ipynb #32500205
+# %% ../nbs/01_model.ipynb #86ec4799
 def create_backbone(backbone:str='efficientnet_b0', # A timm model name
                     embed_size:int=512, # Size of the embedding the new head outputs
                     pretrained:bool=False, # Load timm's pretrained weights from its hub
@@ -50,6 +50,7 @@ def create_backbone(backbone:str='efficientnet_b0', # A timm model name
             "a local weights file (weights=PATH, --weights PATH), "
             "or train from scratch (pretrained=False, --no-pretrained).") from None
 
+# %% ../nbs/01_model.ipynb #99c9974a
 def _load_weights(net:nn.Module, sd:dict, src):
     "Load the state dict `sd` (read from `src`) into `net`, except `net`'s classifier, which stays new"
     head = net.pretrained_cfg['classifier']

@@ -6,7 +6,7 @@
 from __future__ import annotations
 from pathlib import Path
 import numpy as np, torch
-from .model import atomic_save
+from .core import atomic_save
 from .search import euclidean_distance
 
 # %% auto #0

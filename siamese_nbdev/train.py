@@ -10,8 +10,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, Subset
-from tqdm import tqdm
-from .core import (get_device, is_main_process, rank_and_world, sum_over_processes,
+from .core import (get_device, is_main_process, progress, rank_and_world, sum_over_processes,
                                 mean_over_processes, on_any_process, average_gradients, broadcast_state,
                                 atomic_save)
 from .data import (APN_Dataset, read_triplets, split_by_person, check_triplet_images,
@@ -51,7 +50,7 @@ def _in_order(ds, **kw) -> DataLoader:
     rank, world = rank_and_world()
     return DataLoader(ds if world == 1 else Subset(ds, range(rank, len(ds), world)), **kw)
 
-# %% ../nbs/02_train.ipynb #91f432af
+# %% ../nbs/02_train.ipynb #e3324c24
 def train_fn(model:nn.Module, # The embedding model
              dataloader:DataLoader, # Yields (anchor, positive, negative) image batches, or (images, identity labels)
              optimizer:torch.optim.Optimizer, # Updates `model`'s parameters (and the loss's own, if any)
@@ -62,7 +61,7 @@ def train_fn(model:nn.Module, # The embedding model
     device = device or next(model.parameters()).device
     model.train(); criterion.train()
     total, steps = 0., 0
-    for batch in (pbar := tqdm(dataloader, desc='train', leave=False, disable=not is_main_process())):
+    for batch in (bar := progress(dataloader, 'train')):
         loss = _batch_loss(model, batch, criterion, device)
         if on_any_process(not torch.isfinite(loss)): raise _not_finite(loss, steps)
         optimizer.zero_grad()
@@ -70,10 +69,11 @@ def train_fn(model:nn.Module, # The embedding model
         average_gradients(model, criterion)  # under torchrun: the same step in every process
         optimizer.step()
         total, steps = total + loss.item(), steps + 1
-        pbar.set_postfix(loss=f'{total/steps:.4f}')
+        bar.set_postfix(loss=f'{total/steps:.4f}')
     if not steps: raise _no_batch_error()
     return total/steps
 
+# %% ../nbs/02_train.ipynb #b3eb7766
 def _batch_loss(model, batch, criterion, device):
     "Triplet batches (anchor, positive, negative) as in the original; identity batches (images, labels) for `ReIDLoss`"
     if len(batch) == 3: return _triplet_loss(model, batch, criterion, device)
@@ -106,7 +106,7 @@ def eval_fn(model:nn.Module, # The embedding model
     device = device or next(model.parameters()).device
     model.eval()
     total, n = 0., 0
-    for b in tqdm(dataloader, desc='valid', leave=False, disable=not is_main_process()):
+    for b in progress(dataloader, 'valid'):
         total, n = total + _triplet_loss(model, b, criterion, device).item()*len(b[0]), n + len(b[0])
     total, n = sum_over_processes(total, n)
     if not n: raise ValueError("No validation triplets to score the model on: "
@@ -263,7 +263,7 @@ class Schedule:
     kind:str='constant' # 'constant' (the original) or 'warmup_cosine'
     warmup_epochs:int=0 # Epochs of linear warm-up, for 'warmup_cosine'
 
-# %% ../nbs/02_train.ipynb #40d00bf5
+# %% ../nbs/02_train.ipynb #67690791
 def fit(model:APN_Model, # The embedding model
         train_dl:DataLoader, # Training triplets, or identity batches (see `identity_dataloaders`)
         valid, # Validation triplets (other people), or a function model → metrics with 'mAP' (see `evaluate`)
@@ -293,6 +293,7 @@ def fit(model:APN_Model, # The embedding model
         if is_main_process(): _save_epoch(out_dir, model, (criterion, optimizer, train_dl), history, improved, info)
     return pd.DataFrame(history)
 
+# %% ../nbs/02_train.ipynb #c69f7743
 def _check_call(schedule, info:dict, out_dir, resume:bool):
     "Refuse the settings `fit` no longer takes one by one, rather than storing them as `info`"
     old = sorted(set(info) & ({f.name for f in fields(Schedule)} | {'schedule', 'margin'}))
