@@ -54,7 +54,7 @@ def cli_main(func):
             sys.exit(1)
     return _inner
 
-# %% ../nbs/07_cli.ipynb #c74130d9
+# %% ../nbs/07_cli.ipynb #2921299b
 def train_parser() -> argparse.ArgumentParser:
     "`siamese_train`'s arguments"
     p = argparse.ArgumentParser(prog='siamese_train', description='Train a Siamese embedding network '
@@ -76,6 +76,7 @@ def train_parser() -> argparse.ArgumentParser:
                    help='start afresh even if --out already holds a run')
     return p
 
+# %% ../nbs/07_cli.ipynb #0c0a1937
 def _recipe_settings(p:argparse.ArgumentParser):
     "The recipe's settings, each None unless given: the recipe's own value then stands"
     p.add_argument('--epochs', type=int, help="default: the recipe's (15)")
@@ -203,7 +204,7 @@ def search_parser() -> argparse.ArgumentParser:
                    '--neighbours (default: computed here, n² work for n gallery images)')
     return p
 
-# %% ../nbs/07_cli.ipynb #0a341fd5
+# %% ../nbs/07_cli.ipynb #79c2f54b
 @cli_main
 def siamese_search(argv=None):
     "Find the closest gallery images to a query; see `siamese_search --help`"
@@ -227,6 +228,7 @@ def siamese_search(argv=None):
         plot_closest_imgs(query, closest, a.images or query.parent, fname=a.plot)
         print(f"plot saved to {a.plot}", file=sys.stderr)
 
+# %% ../nbs/07_cli.ipynb #574f3c6a
 def _index_search(a:argparse.Namespace, q, names, emb) -> tuple:
     "Search through the FAISS index `a.index`, saying on stderr when it found fewer results than requested"
     index = load_index(a.index)
