@@ -326,7 +326,7 @@ def siamese_demo(argv=None):
           f"({len(test)} images, Market-1501 rule):")
     for what, model in models.items():
         emb = encode_images(model, test.name, sample/'train', device=device)  # the shipped model's, last
-        print(f"  {format_metrics(evaluate_embeddings(emb, test))}  {what}")
+        print(f"  {what}:\n    {format_metrics(evaluate_embeddings(emb, test))}")
     save_embeddings(test.name, emb, out/'database.csv')
     query = market_query_gallery(test)[0].name[0]
     gallery = market_gallery(test, query)

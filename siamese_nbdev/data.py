@@ -58,10 +58,11 @@ def get_data_dir(data_dir:str|Path|None=None, # The dataset directory; default: 
 
 # %% ../nbs/00_data.ipynb #8ef0bd1c
 def download_data(dest:str|Path|None=None, # A new or empty folder for the dataset; default: the cache
-                  url:str=DATASET_URL, # A zip archive holding `train/` and `train.csv` (in a top-level folder)
+                  url:str|None=None, # A zip archive holding `train/` and `train.csv`; default: `DATASET_URL`
                   timeout:float=60, # Seconds to wait for the server
                  ) -> Path:
     "Download and unpack the dataset archive at `url` into `dest`, which must not exist yet or be empty"
+    url = url or DATASET_URL
     dest = Path(dest or default_cache_dir()/DATASET_NAME).expanduser()
     _check_dest_free(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)

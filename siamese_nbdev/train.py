@@ -267,7 +267,7 @@ class Schedule:
 def fit(model:APN_Model, # The embedding model
         train_dl:DataLoader, # Training triplets, or identity batches (see `identity_dataloaders`)
         valid, # Validation triplets (other people), or a function model → metrics with 'mAP' (see `evaluate`)
-        schedule:Schedule=Schedule(), # Epochs and learning rate
+        schedule:Schedule|None=None, # Epochs and learning rate; default: `Schedule()`, the original's
         criterion:nn.Module|None=None, # Default: the original `nn.TripletMarginLoss()`; its parameters train too
         out_dir:str|Path|None=None, # Where `best_model.pt`, `last.pt` and `history.csv` go; None: save nothing
         resume:bool=False, # Continue from `out_dir/last.pt`
@@ -275,6 +275,7 @@ def fit(model:APN_Model, # The embedding model
         **info, # Plain values stored in the checkpoints, e.g. the command's arguments
        ) -> pd.DataFrame:
     "Train with Adam, keeping the best checkpoint (lowest validation loss, or top mAP) and the last epoch's full state"
+    schedule = Schedule() if schedule is None else schedule
     _check_call(schedule, info, out_dir, resume)
     device, out_dir = get_device(device), Path(out_dir) if out_dir is not None else None
     if not len(train_dl): raise _no_batch_error()  # every process stops here alike, before any collective step
