@@ -15,7 +15,7 @@ from .core import (get_device, is_main_process, progress, rank_and_world, sum_ov
                                 atomic_save)
 from .data import (APN_Dataset, read_triplets, split_by_person, check_triplet_images,
                                 identity_table, split_identities, check_identity_images,
-                                IdentityDataset, train_transform, image_transform)
+                                IdentityDataset, train_transform)
 from .model import APN_Model, ModelConfig, save_checkpoint, load_checkpoint
 
 # %% auto #0
@@ -197,12 +197,10 @@ class ReIDLoss(nn.Module):
 # %% ../nbs/02_train.ipynb #134bd984
 def identity_dataloaders(img_dir:str|Path, # Market-1501 named images, or one sub-folder per identity
                          config:ModelConfig, # The model's config: `img_size`, `mean`, `std` are used
-                         p:int=16, # Identities per batch
-                         k:int=4, # Images per identity per batch
+                         pk:tuple=(16, 4), # P identities × K images of each per batch
                          valid_frac:float=0.2, # Fraction of the identities held out for validation
                          seed:int=42, # Seed for the split and the batches
                          num_workers:int=0, # DataLoader worker processes
-                         augment:bool=True, # Flip, pad-and-crop and erase the training images
                          skip_bad_images:bool=False, # Leave out unreadable images (with a warning) instead of stopping
                          table:pd.DataFrame|None=None, # Only these rows of `identity_table(img_dir)`, e.g. some people
                         ) -> tuple[DataLoader, pd.DataFrame]:
@@ -210,9 +208,8 @@ def identity_dataloaders(img_dir:str|Path, # Market-1501 named images, or one su
     train_t, valid_t = split_identities(identity_table(img_dir) if table is None else table, valid_frac, seed)
     train_t = check_identity_images(train_t, img_dir, skip_bad_images)
     size, mean, std = config.img_size, config.mean, config.std
-    ds = IdentityDataset(train_t, img_dir,
-                         train_transform(size, mean, std) if augment else image_transform(size, mean, std))
-    dl = DataLoader(ds, batch_sampler=PKSampler(ds.labels, p, k, seed), num_workers=num_workers,
+    ds = IdentityDataset(train_t, img_dir, train_transform(size, mean, std))  # flipped, padded and cropped, erased
+    dl = DataLoader(ds, batch_sampler=PKSampler(ds.labels, *pk, seed), num_workers=num_workers,
                     pin_memory=torch.cuda.is_available())
     return dl, valid_t
 
