@@ -68,8 +68,8 @@ def train_parser() -> argparse.ArgumentParser:
     _recipe_settings(p)
     p.add_argument('--device', help='cuda, mps or cpu (default: the best available)')
     p.add_argument('--workers', type=int, default=0, help='DataLoader worker processes')
-    p.add_argument('--skip-bad-images', action='store_true', help='leave out triplets or images '
-                   'that cannot be read (default: stop before training)')
+    p.add_argument('--skip-bad-images', action='store_true', default=None, help='leave out triplets or images '
+                   'that cannot be read (default: stop before training)')  # None, as every recipe setting not given
     p.add_argument('--resume', action='store_true',
                    help='continue the run in --out from its last.pt')
     p.add_argument('--overwrite', action='store_true',
@@ -117,8 +117,7 @@ def siamese_train(argv=None):
 def _settings(a:argparse.Namespace) -> dict:
     "The recipe settings given on the command line; those not given stay the recipe's"
     run = ('data', 'out', 'recipe', 'resume', 'overwrite', 'device', 'workers')
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in vars(a).items()
-            if k not in run and v is not None and v is not False}
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in vars(a).items() if k not in run and v is not None}
 
 # %% ../nbs/07_cli.ipynb #11c3f28e
 def encode_parser() -> argparse.ArgumentParser:
