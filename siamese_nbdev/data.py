@@ -249,21 +249,36 @@ def split_by_person(df:pd.DataFrame, # Triplets with Anchor, Positive and Negati
                     seed:int=42, # Seed for the choice of people (`held_out_people`) and of replacement negatives
                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
     "Split triplets so that no person appears in both the train and the validation part"
-    anchors = df.Anchor.map(person_of)
-    valid_people = held_out_people(anchors, valid_frac, seed)
-    rng = np.random.default_rng(seed)
-    return tuple(_keep_negatives_inside(df[anchors.isin(valid_people) == side].copy(), valid_people, side, rng)
+    anchors, negatives = _people(df.Anchor), _people(df.Negative)
+    valid_people = held_out_people(np.unique(anchors), valid_frac, seed)
+    in_valid, rng = np.isin(anchors, list(valid_people)), np.random.default_rng(seed)
+    return tuple(_keep_negatives_inside(df[in_valid == side].reset_index(drop=True), anchors[in_valid == side],
+                                        np.isin(negatives[in_valid == side], list(valid_people)) != side, rng)
                  for side in (False, True))
 
-def _keep_negatives_inside(part:pd.DataFrame, valid_people:set, in_valid:bool, rng) -> pd.DataFrame:
-    "`part` with each Negative from the other side replaced by a random image of another person of this side"
-    pool = pd.unique(part[['Anchor', 'Positive']].values.ravel())
-    pool_pid = np.array([person_of(n) for n in pool])
-    for i, row in part.iterrows():
-        if (person_of(row.Negative) in valid_people) != in_valid:
-            candidates = pool[pool_pid != person_of(row.Anchor)]
-            part.at[i, 'Negative'] = candidates[rng.integers(len(candidates))]
-    return part.reset_index(drop=True)
+def _people(names) -> np.ndarray:
+    "Person ids of a column of names, each distinct name parsed once"
+    codes, distinct = pd.factorize(np.asarray(names), use_na_sentinel=False)
+    return np.array([person_of(n) for n in distinct], dtype=np.int64)[codes]
+
+def _keep_negatives_inside(part:pd.DataFrame, anchors:np.ndarray, outside:np.ndarray, rng) -> pd.DataFrame:
+    "`part` with each Negative from the other side (`outside`) replaced by a random image of another person of this side"
+    pool = pd.unique(part[['Anchor', 'Positive']].values.ravel())  # this side's images, in order of appearance
+    rows = np.flatnonzero(outside)
+    nth = _nth_other(_people(pool), anchors[rows], rng)  # one draw per row, in row order
+    part.loc[rows, 'Negative'] = pool[nth]
+    return part
+
+def _nth_other(pids:np.ndarray, own:np.ndarray, rng) -> np.ndarray:
+    "For each person in `own`, the position in `pids` of a random entry of another person: `rng.integers` of their count"
+    order = np.argsort(pids, kind='stable')  # positions grouped by person, in order within each group
+    people, start, count = np.unique(pids[order], return_index=True, return_counts=True)
+    g = np.searchsorted(people, own)  # every anchor's person has images in the pool
+    r = rng.integers(len(pids) - count[g])  # the r-th entry, in order, of the other people's
+    group = np.repeat(np.arange(len(people)), count)
+    others_before = order - (np.arange(len(order)) - start[group])  # per entry: other people's entries before it
+    key = group * (len(pids) + 1) + others_before  # sorted: by group, then within it
+    return r + np.searchsorted(key, g * (len(pids) + 1) + r, side='right') - start[g]  # skip own entries up to it
 
 # %% ../nbs/00_data.ipynb #0d4727a3
 def check_names(names, # Image names, relative to `img_dir`
