@@ -15,29 +15,53 @@ __all__ = ['euclidean_distance', 'sq_norms', 'refine', 'search', 'test_same_rank
 def euclidean_distance(img_enc:np.ndarray, # One query embedding (d,), or a batch of them (q, d)
                        anc_enc_arr:np.ndarray, # Gallery embeddings (n, d); a memory-mapped array works
                       ) -> np.ndarray:
-    "Exact Euclidean distances from the query (or each query) to every gallery row: shape (n,) or (q, n), float64"
+    "Euclidean distances from the query (or each query) to every gallery row, exact to float64 rounding: (n,) or (q, n)"
     q = np.asarray(img_enc, dtype=np.float32)
     g = anc_enc_arr if isinstance(anc_enc_arr, np.ndarray) else np.asarray(anc_enc_arr, dtype=np.float32)
     _check(q, g)
     q2, (n, d) = np.atleast_2d(q), g.shape
-    out = np.empty((len(q2), n))
-    cols = max(1, min(n, _BLOCK // d))  # gallery rows per step
-    rows = max(1, _BLOCK // (cols * d))  # queries per step
-    for s in range(0, n, cols):
-        chunk = np.asarray(g[s:s+cols], dtype=np.float32)
-        for t in range(0, len(q2), rows): out[t:t+rows, s:s+cols] = _norms(chunk - q2[t:t+rows, None])
+    qa, out, step = _lifted(q2, query=True), np.empty((len(q2), n)), max(1, _BLOCK // d)  # rows per step
+    for s in range(0, n, step):
+        chunk = np.asarray(g[s:s+step], dtype=np.float32)
+        ga = _lifted(chunk, query=False)
+        for t in range(0, len(q2), step):
+            _distances(q2[t:t+step], qa[t:t+step], chunk, ga, out=out[t:t+step, s:s+step])
     return out[0] if q.ndim == 1 else out
 
-_BLOCK = 2**18  # values per step of the exact distances (about 1 MB): bounds their working memory
+_BLOCK = 2**18  # values per step (about 1 MB of float32): bounds the working memory
+_NEAR = 2**-20  # squared distances below this fraction of ‖q‖² + ‖g‖² are recomputed from the differences
 
 def _check(q, g):
     if g.ndim != 2 or q.ndim not in (1, 2) or q.shape[-1] != g.shape[1]:
         raise ValueError(f"Query of shape {q.shape} and gallery of shape {g.shape} do not match: "
                          "expected (d,) or (q, d) against (n, d)")
 
-def _norms(diff:np.ndarray) -> np.ndarray:
-    "Euclidean norms over the last axis of float32 differences, each squared and summed in float64"
-    return np.sqrt(np.einsum('...k,...k->...', diff, diff, dtype=np.float64))
+# %% ../nbs/04_search.ipynb #3c5e81d7
+def _lifted(x:np.ndarray, query:bool) -> np.ndarray:
+    "float32 rows `x` in float64, as [-2x, ‖x‖², 1] (queries) or [x, 1, ‖x‖²] (gallery): their product is ‖q-g‖²"
+    out = np.empty((len(x), x.shape[1] + 2))
+    out[:, :-2] = x
+    sq = np.einsum('ij,ij->i', out[:, :-2], out[:, :-2])
+    if query: out[:, :-2] *= -2
+    out[:, -2:] = np.stack([sq, np.ones(len(x))] if query else [np.ones(len(x)), sq], 1)
+    return out
+
+def _distances(q, qa, g, ga, out:np.ndarray):
+    "Distances between the float32 rows `q` and `g` into `out`: by one product in float64, near pairs exactly"
+    d2 = qa @ ga.T  # products of float32 numbers are exact in float64: only the sums round
+    i, j = np.nonzero(d2 <= _NEAR * (qa[:, -2].max() + ga[:, -1]))  # where that rounding could matter
+    d2[i, j] = 0
+    np.sqrt(d2, out=out)
+    out[i, j] = _pair_distances(q, g, i, j)  # from the differences instead
+
+def _pair_distances(q:np.ndarray, g:np.ndarray, i:np.ndarray, j:np.ndarray) -> np.ndarray:
+    "Distances between query rows `i` and gallery rows `j`, pair by pair, from their differences in float64"
+    out, step = np.empty(len(i)), max(1, _BLOCK // g.shape[1])
+    for s in range(0, len(i), step):
+        diff = np.asarray(g[j[s:s+step]], dtype=np.float64)  # a copy: free to overwrite
+        diff -= q[i[s:s+step]]  # exact: a difference of two float32 numbers fits in a float64
+        out[s:s+step] = np.sqrt(np.einsum('ij,ij->i', diff, diff))
+    return out
 
 # %% ../nbs/04_search.ipynb #4d014ffe
 def sq_norms(gallery:np.ndarray, # Gallery embeddings (n, d)
@@ -58,13 +82,8 @@ def refine(queries:np.ndarray, # Query embeddings (q, d)
           ) -> tuple[np.ndarray, np.ndarray]:
     "The `k` candidates closest to each query by exact distances: (distances, indices), closest first"
     q, missing = np.asarray(queries, dtype=np.float32), cand < 0
-    d = np.empty(cand.shape)
-    step = max(1, _BLOCK // max(1, cand.shape[1] * gallery.shape[1]))  # queries per step
-    for t in range(0, len(cand), step):
-        c = np.where(missing[t:t+step], 0, cand[t:t+step])
-        diff = np.asarray(gallery[c.ravel()], dtype=np.float32).reshape(*c.shape, -1)  # a copy: free to overwrite
-        diff -= q[t:t+step, None]
-        d[t:t+step] = _norms(diff)
+    rows = np.repeat(np.arange(len(cand)), cand.shape[1])
+    d = _pair_distances(q, gallery, rows, np.where(missing, 0, cand).ravel()).reshape(cand.shape)
     d[missing] = np.inf
     o = np.argsort(d, axis=1, kind='stable')[:, :k]
     return np.take_along_axis(d, o, 1), np.take_along_axis(cand, o, 1)
