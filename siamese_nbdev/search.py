@@ -180,7 +180,7 @@ def closest_imgs(img_enc:np.ndarray, # The query embedding (d,)
 def faiss_index(gallery:np.ndarray, # Gallery embeddings (n, d); a memory-mapped array is read a block at a time
                 kind:str='flat', # 'flat' (exact), 'ivf' (inverted lists), 'ivfpq' (compressed lists) or 'hnsw' (graph)
                 nlist:int|None=None, # 'ivf', 'ivfpq': number of clusters; default: about √n (1,000 for a million)
-                nprobe:int=32, # 'ivf', 'ivfpq': clusters visited per query (more: better recall, slower)
+                nprobe:int|None=None, # 'ivf', 'ivfpq': clusters visited per query (more: better recall, slower); default 32, 64 for 'ivfpq'
                 train_size:int|None=None, # 'ivf', 'ivfpq': random rows to learn from; default: 64 per cluster
                 pq_bytes:int|None=None, # 'ivfpq': bytes per embedding (8-bit codes); default: d / 8, 1/32 of float32
                 M:int=32, # 'hnsw': links per node
@@ -194,12 +194,13 @@ def faiss_index(gallery:np.ndarray, # Gallery embeddings (n, d); a memory-mapped
         nlist = nlist or max(1, min(n // 39, int(np.sqrt(n))))  # FAISS wants ≥ 39 training rows per cluster
         index = _ivf(d, kind, nlist, pq_bytes, seed)
         index.train(_training_rows(gallery, kind, nlist, train_size, seed))
-        index.nprobe = nprobe
+        index.nprobe = nprobe or _NPROBE[kind]
     else: raise ValueError(f"Unknown FAISS index kind {kind!r}: expected 'flat', 'ivf', 'ivfpq' or 'hnsw'")
     for s in range(0, n, _ADD_ROWS): index.add(np.ascontiguousarray(gallery[s:s+_ADD_ROWS], dtype=np.float32))
     return index
 
 _ADD_ROWS = 100_000  # rows added to an index per step: bounds the extra memory
+_NPROBE = {'ivf': 32, 'ivfpq': 64}  # clusters visited per query by default: compressed lists need more to reach a recall
 
 def _faiss():
     try: import faiss
@@ -238,12 +239,13 @@ def faiss_search(index, # From `faiss_index` or `load_index`
                  queries:np.ndarray, # One query embedding (d,), or a batch of them (q, d)
                  k:int=10, # Neighbours per query
                  gallery:np.ndarray|None=None, # The indexed embeddings: if given, candidates' distances are made exact
-                 extra:int=8, # With `gallery`: candidates beyond `k` re-checked
+                 extra:int|None=None, # With `gallery`: candidates beyond `k` re-checked; default: 8, 9·k for an IVF-PQ index
                  nprobe:int|None=None, # IVF: clusters visited per query; default: the index's own
                 ) -> tuple[np.ndarray, np.ndarray]:
     "Nearest gallery rows by a FAISS index: (distances, indices), closest first: ≤ k for one query, (q, k) for a batch"
     q = _faiss_queries(index, queries, gallery)
     q2, k = np.atleast_2d(q), min(k, index.ntotal)
+    if extra is None: extra = 9 * k if isinstance(index, _faiss().IndexIVFPQ) else 8  # PQ: approximate distances
     params = _faiss().SearchParametersIVF(nprobe=nprobe) if nprobe else None
     d2, idx = index.search(q2, k if gallery is None else min(k + extra, index.ntotal), params=params)
     if gallery is None:  # FAISS gives squared distances, and FLT_MAX where it found nothing
