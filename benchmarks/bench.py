@@ -20,11 +20,15 @@ same run, interleaved, each the best of several repeats, so that a machine share
   a folder of 1,200 images, with the checkpoint and with the ONNX file. Also written to `benchmarks/onnx_results.md`.
 - steps: seconds per identity-aware training step (64 images, forward, backward, Adam) of the default recipe's model
   and of the variants the model chapter discusses (memory layout, last downsampling, input size, frozen layers).
+- scale: costs that grow with the data: `PKSampler` set-up for 100,000 images of 10,000 people (and whether its
+  `len()` is the number of batches it yields), `split_by_person` of 200,000 triplets, `euclidean_distance` against
+  `torch.cdist` at 500 × 2,000 × 512 (and both against the differences in float64), and the recall@10 of IVF-PQ at
+  its default settings on the 200,000 clustered embeddings of the faiss stage.
 """
 from __future__ import annotations
 import argparse, os, platform, shutil, subprocess, sys, tempfile, time, datetime
 from pathlib import Path
-import numpy as np, torch
+import numpy as np, pandas as pd, torch
 
 from siamese_nbdev.data import load_image, get_data_dir, sample_dir
 from siamese_nbdev.model import APN_Model, load_model, MARKET_MODEL
@@ -351,6 +355,62 @@ def bench_steps(repeats:int=3, p:int=16, k:int=4):
     for name in variants:
         row('steps', f'{name}: s per step of {p*k} images (× the 128×64 step)', f'{t[name]:.2f} ({t[name]/base:.2f}×)')
 
+# ---------------------------------------------------------------- scale
+def synthetic_triplets(n_rows:int, n_people:int, per_person:int=4, seed:int=0):
+    "A triplet table of `n_rows` rows over `n_people` people with `per_person` Market-style image names each"
+    rng = np.random.default_rng(seed)
+    pid = np.repeat(np.arange(1, n_people + 1), per_person)
+    names = np.array([f'{p:04d}_c{i % 6 + 1}s1_{i:06d}_00.jpg' for i, p in enumerate(pid)])
+    a = rng.integers(len(names), size=n_rows)
+    other = (a + per_person * rng.integers(1, n_people, size=n_rows)) % len(names)  # another person's image
+    return pd.DataFrame({'Anchor': names[a], 'Negative': names[other],
+                         'Positive': names[a - a % per_person + rng.integers(per_person, size=n_rows)]})
+
+def bench_scale(quick:bool=False, repeats:int=3):
+    "Set-up and per-call costs that grow with the data: PK sampling, the split by person, all distances, IVF-PQ's defaults"
+    from siamese_nbdev.train import PKSampler
+    from siamese_nbdev.data import split_by_person
+    from siamese_nbdev.search import euclidean_distance
+    n_img, n_ids = (10_000, 1_000) if quick else (100_000, 10_000)
+    labels = np.random.default_rng(0).integers(n_ids, size=n_img)  # about n_img/n_ids images each, a few with fewer than 4
+    t_pk = min(timed_once(lambda: PKSampler(labels, 16, 4)) for _ in range(repeats))
+    sampler = PKSampler(labels, 16, 4)
+    n_len, n_iter = len(sampler), sum(1 for _ in sampler)
+    row('scale', f'`PKSampler(labels, 16, 4)` set-up, {n_img:,} images of {len(np.unique(labels)):,} people: s; '
+        f'`len()` against the batches one epoch yields', f'{t_pk:.2f} s; {n_len} / {n_iter}',
+        target='< 1 s, len() exact', met=t_pk < 1 and n_len == n_iter)
+    n_rows = 20_000 if quick else 200_000
+    table = synthetic_triplets(n_rows, n_rows // 20)
+    t_split = min(timed_once(lambda: split_by_person(table)) for _ in range(repeats))
+    row('scale', f'`split_by_person` of {n_rows:,} triplets of {n_rows // 20:,} people: s', f'{t_split:.2f} s')
+    g = clustered(2500, seed=3)
+    q, g = g[:500], g[500:]
+    tq, tg = torch.from_numpy(q), torch.from_numpy(g)
+    best = best_time({'ours': lambda: euclidean_distance(q, g), 'cdist': lambda: torch.cdist(tq, tg)}, repeats)
+    exact = torch.cdist(tq.double(), tg.double(), compute_mode='donot_use_mm_for_euclid_dist').numpy()
+    diff, diff_cdist = (np.abs(d - exact).max() for d in (euclidean_distance(q, g), torch.cdist(tq, tg).numpy()))
+    row('scale', f'`euclidean_distance`, 500 × 2,000 × 512: ms (limit: `torch.cdist`, float32); largest difference from '
+        f'the differences in float64: ours {diff:.0e}, `torch.cdist` {diff_cdist:.0e}',
+        f'{best["ours"]*1e3:.1f}', None, f'{best["cdist"]*1e3:.1f}', None, best['ours'] / best['cdist'],
+        '≤ 1.5 of limit, difference ≤ 1e-5', best['ours'] / best['cdist'] <= 1.5 and diff <= 1e-5)
+    recall = ivfpq_default_recall(20_000 if quick else 200_000)
+    FACTS['scale'] = dict(pk=(t_pk, n_img), split=(t_split, n_rows), dist=best['ours'] / best['cdist'], recall=recall)
+
+def ivfpq_default_recall(n:int, n_queries:int=200, k:int=10) -> float:
+    "Recall@k of `faiss_index(g, 'ivfpq')` searched by `faiss_search` at their defaults, with the exact re-check"
+    g = clustered(n + n_queries, seed=2)  # the gallery of `bench_ivfpq_200k`
+    q, g = g[:n_queries], g[n_queries:]
+    exact_i = search(q, g, k)[1]
+    index = faiss_index(g, 'ivfpq')
+    found = faiss_search(index, q, k, gallery=g)[1]
+    recall = np.mean([len(set(a) & set(b)) / k for a, b in zip(found, exact_i)])
+    row('scale', f'{n:,} × 512: ivfpq at the defaults (nlist {index.nlist}, nprobe {index.nprobe}, '
+        f'10·k candidates re-checked): recall@{k}', f'{recall:.3f}', target='≥ 0.95', met=recall >= 0.95)
+    return recall
+
+def timed_once(f) -> float:
+    t0 = time.perf_counter(); f(); return time.perf_counter() - t0
+
 # ---------------------------------------------------------------- report
 def machine() -> str:
     cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), platform.processor()) if Path('/proc/cpuinfo').exists() else platform.processor()
@@ -392,6 +452,11 @@ def reading(facts:dict) -> str:
         t = f['train']
         out.append(f"- **Training**: `train_fn` runs at {t['ours']:.2f}× the original loop's speed; decoding in a worker "
                    f"at {t['workers']:.2f}×, one concatenated forward pass at {t['concat']:.2f}×.")
+    if 'scale' in f:
+        s = f['scale']
+        out.append(f"- **Scale**: `PKSampler` sets up {s['pk'][1]:,} images in {s['pk'][0]:.2f} s and `split_by_person` "
+                   f"splits {s['split'][1]:,} triplets in {s['split'][0]:.2f} s; `euclidean_distance` takes {s['dist']:.2f} "
+                   f"times `torch.cdist`'s time; IVF-PQ at its defaults finds {s['recall']:.3f} of the exact top-10.")
     return ('This run, in words (written by `bench.py` from the numbers above):\n\n' + '\n'.join(out) + '\n') if out else ''
 
 def markdown(title:str, rename:dict|None=None, facts:dict|None=None) -> str:
@@ -406,8 +471,8 @@ def markdown(title:str, rename:dict|None=None, facts:dict|None=None) -> str:
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--only', nargs='+', choices=['encode', 'onnx', 'search', 'faiss', 'train', 'steps'],
-                   default=['encode', 'onnx', 'search', 'faiss', 'train', 'steps'])
+    p.add_argument('--only', nargs='+', choices=['encode', 'onnx', 'search', 'faiss', 'train', 'steps', 'scale'],
+                   default=['encode', 'onnx', 'search', 'faiss', 'train', 'steps', 'scale'])
     p.add_argument('--onnx-out', default=Path(__file__).parent/'onnx_results.md',
                    help='where the onnx rows also go, for the export chapter')
     p.add_argument('--data', help='folder of images for the encoding benchmark (default: $SIAMESE_DATA/train, else the sample)')
@@ -429,6 +494,7 @@ def main(argv=None):
     if 'faiss' in a.only: bench_ivfpq_200k(); bench_faiss(a.faiss_n, hnsw=a.hnsw)
     if 'train' in a.only: bench_training(n_batches=2 if a.quick else 4)
     if 'steps' in a.only: bench_steps(1 if a.quick else a.repeats)
+    if 'scale' in a.only: bench_scale(a.quick, a.repeats)
     title = (f"Measured {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC in {time.time()-t0:.0f} s on: {machine()}.\n\n"
              f"Command: `python benchmarks/bench.py {' '.join(argv if argv is not None else sys.argv[1:])}`")
     md = markdown(title, facts=FACTS)
