@@ -28,7 +28,7 @@ def euclidean_distance(img_enc:np.ndarray, # One query embedding (d,), or a batc
             _distances(q2[t:t+step], qa[t:t+step], chunk, ga, out=out[t:t+step, s:s+step])
     return out[0] if q.ndim == 1 else out
 
-_BLOCK = 2**18  # values per step (about 1 MB of float32): bounds the working memory
+_BLOCK = 2**18  # values per step (1 MB of float32, 2 MB of float64): bounds the working memory
 _NEAR = 2**-20  # squared distances below this fraction of ‖q‖² + ‖g‖² are recomputed from the differences
 
 def _check(q, g):
@@ -58,7 +58,7 @@ def _pair_distances(q:np.ndarray, g:np.ndarray, i:np.ndarray, j:np.ndarray) -> n
     "Distances between query rows `i` and gallery rows `j`, pair by pair, from their differences in float64"
     out, step = np.empty(len(i)), max(1, _BLOCK // g.shape[1])
     for s in range(0, len(i), step):
-        diff = np.asarray(g[j[s:s+step]], dtype=np.float64)  # a copy: free to overwrite
+        diff = np.asarray(g[j[s:s+step]], dtype=np.float32).astype(np.float64)  # float32, as everywhere; a copy
         diff -= q[i[s:s+step]]  # exact: a difference of two float32 numbers fits in a float64
         out[s:s+step] = np.sqrt(np.einsum('ij,ij->i', diff, diff))
     return out
