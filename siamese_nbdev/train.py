@@ -139,26 +139,51 @@ class PKSampler(torch.utils.data.Sampler):
                  seed:int=42, # Seed of the generator (the same in every process)
                 ):
         self.labels, self.p, self.k = torch.as_tensor(labels), p, k
-        self.by_id = [torch.nonzero(self.labels == l).flatten() for l in self.labels.unique()]
+        self.by_id = _indices_by_label(self.labels)
         if len(self.by_id) < p: raise ValueError(f"PK sampling with p={p} needs at least {p} "
                                                  f"identities; the data has {len(self.by_id)}")
         self.rank, self.world = rank_and_world()
         self.generator = torch.Generator().manual_seed(seed)
-    def __len__(self): return sum(max(1, len(ix)//self.k) for ix in self.by_id)//self.p//self.world
-    def _groups(self, g) -> list[list]:
-        "Each identity's images, shuffled, in groups of `k`"
-        out = []
-        for ix in self.by_id:
-            if len(ix) < self.k: ix = ix[torch.randint(len(ix), (self.k,), generator=g)]
-            ix = ix[torch.randperm(len(ix), generator=g)]
-            out.append(list(ix[:len(ix)//self.k*self.k].view(-1, self.k)))
-        return out
+        self._planned = None  # the generator's state, the epoch's batches drawn from it, its state after
+    def __len__(self): return len(self._plan()[1])
     def __iter__(self):
-        groups, batches = self._groups(self.generator), []
-        while len(alive := [i for i, gr in enumerate(groups) if gr]) >= self.p:
-            pick = torch.randperm(len(alive), generator=self.generator)[:self.p]
-            batches.append(torch.cat([groups[alive[i]].pop() for i in pick]).tolist())
-        yield from batches[self.rank::self.world][:len(batches)//self.world]  # the same number in every process
+        _, batches, after = self._plan()
+        self.generator.set_state(after)
+        yield from batches
+    def _plan(self) -> tuple:
+        "This process's batches of the coming epoch, drawn once from a copy of the generator"
+        state = self.generator.get_state()
+        if self._planned is None or not torch.equal(self._planned[0], state):
+            g = torch.Generator(); g.set_state(state)
+            batches = self._batches(g)
+            self._planned = state, batches[self.rank::self.world][:len(batches)//self.world], g.get_state()
+        return self._planned  # the same number of batches in every process
+    def _batches(self, g:torch.Generator) -> list[list]:
+        "All the epoch's batches: `p` identities drawn among those with a group left, one group of each"
+        groups = _groups(self.by_id, self.k, g)
+        alive, batches = [i for i, gr in enumerate(groups) if gr], []
+        while len(alive) >= self.p:
+            pick = torch.randperm(len(alive), generator=g)[:self.p].tolist()
+            batches.append([j for i in pick for j in groups[alive[i]].pop()])
+            for i in sorted((i for i in pick if not groups[alive[i]]), reverse=True): del alive[i]
+        return batches
+
+
+# %% ../nbs/02_train.ipynb #bc8a9472
+def _indices_by_label(labels:torch.Tensor) -> list:
+    "The positions of each label's items, labels in increasing order: one sort, not one scan per label"
+    order = torch.argsort(labels, stable=True)
+    return list(order.split(torch.unique_consecutive(labels[order], return_counts=True)[1].tolist()))
+
+def _groups(by_id:list, k:int, g:torch.Generator) -> list[list]:
+    "Each identity's images, shuffled, in groups of `k` (an identity with fewer: `k` drawn from them)"
+    out = []
+    for ix in by_id:
+        if len(ix) < k: ix = ix[torch.randint(len(ix), (k,), generator=g)]
+        ix = ix[torch.randperm(len(ix), generator=g)]
+        out.append(ix[:len(ix)//k*k].view(-1, k).tolist())
+    return out
+
 
 # %% ../nbs/02_train.ipynb #da942063
 def batch_hard_triplet_loss(emb:torch.Tensor, # Embeddings (B, d)
