@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 # %% auto #0
 __all__ = ['get_device', 'atomic_save', 'rank_and_world', 'is_main_process', 'sum_over_processes', 'mean_over_processes',
-           'on_any_process', 'wait_for_all', 'average_gradients', 'broadcast_state', 'from_main_process',
+           'on_any_process', 'wait_for_all', 'average_gradients', 'broadcast_state', 'run_on_main',
            'gather_from_processes', 'progress', 'init_distributed']
 
 # %% ../nbs/09_core.ipynb #7ad897a1
@@ -102,13 +102,18 @@ def broadcast_state(*modules:nn.Module):
         for t in [*m.parameters(), *m.buffers()]: dist.broadcast(t.data, 0)
 
 # %% ../nbs/09_core.ipynb #efabb931
-def from_main_process(value, # What the main process has, e.g. its validation scores; ignored in the others
-                     ):
-    "The main process's `value`, in every process (`value` itself outside `torchrun`)"
-    if rank_and_world()[1] == 1: return value
-    box = [value]
+def run_on_main(f, # What only the main process does, e.g. score the model on the validation people
+                *args, **kwargs):
+    "`f(*args, **kwargs)`, run by the main process only; its result, or the error it raised, in every process"
+    if rank_and_world()[1] == 1: return f(*args, **kwargs)
+    box = [None]
+    if is_main_process():
+        try: box = [(f(*args, **kwargs), None)]
+        except Exception as e: box = [(None, e)]  # raised in every process below, rather than leaving them waiting
     dist.broadcast_object_list(box, 0)
-    return box[0]
+    result, error = box[0]
+    if error is not None: raise error
+    return result
 
 # %% ../nbs/09_core.ipynb #96147811
 def gather_from_processes(value, # This process's value, e.g. the state of its random generators
