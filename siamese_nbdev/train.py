@@ -8,6 +8,7 @@ import math, random, time
 from dataclasses import dataclass, fields
 from pathlib import Path
 import numpy as np, pandas as pd, torch
+from timm.layers import convert_sync_batchnorm
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, Subset
@@ -348,8 +349,12 @@ def _distributed(step:WithLoss, device:torch.device, sync_bn:bool) -> nn.Module:
     if rank_and_world()[1] == 1: return step
     if sync_bn and device.type != 'cuda': raise ValueError(
         f"sync_bn (--sync-bn) needs GPUs: PyTorch's SyncBatchNorm does not run on {device.type}; leave it off")
-    if sync_bn: step = nn.SyncBatchNorm.convert_sync_batchnorm(step)  # in place: the same model, its layers swapped
+    if sync_bn: step = _with_sync_batchnorm(step)
     return DistributedDataParallel(step, device_ids=[device] if device.type == 'cuda' else None)
+
+def _with_sync_batchnorm(step:nn.Module) -> nn.Module:
+    "`step` with batch norm over all processes' batches: its layers swapped in place, timm's norm-and-activation ones too"
+    return convert_sync_batchnorm(step)  # PyTorch's own would turn timm's `BatchNormAct2d` into a norm without activation
 
 def _start() -> tuple[list, float]:
     "A new run: no history, no best score; under `torchrun`, each process its own random draws"
