@@ -350,7 +350,8 @@ def _distributed(step:WithLoss, device:torch.device, sync_bn:bool) -> nn.Module:
     if sync_bn and device.type != 'cuda': raise ValueError(
         f"sync_bn (--sync-bn) needs GPUs: PyTorch's SyncBatchNorm does not run on {device.type}; leave it off")
     if sync_bn: step = _with_sync_batchnorm(step)
-    return DistributedDataParallel(step, device_ids=[device] if device.type == 'cuda' else None)
+    return DistributedDataParallel(step, device_ids=[device] if device.type == 'cuda' else None,
+                                   gradient_as_bucket_view=True)  # the gradients live in DDP's buckets: no copy
 
 def _with_sync_batchnorm(step:nn.Module) -> nn.Module:
     "`step` with batch norm over all processes' batches: its layers swapped in place, timm's norm-and-activation ones too"
