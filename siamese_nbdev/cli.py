@@ -70,6 +70,10 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument('--workers', type=int, default=0, help='DataLoader worker processes')
     p.add_argument('--skip-bad-images', action='store_true', default=None, help='leave out triplets or images '
                    'that cannot be read (default: stop before training)')  # None, as every recipe setting not given
+    p.add_argument('--sync-bn', action='store_true', default=None, help='under torchrun on GPUs: batch norm '
+                   "with the statistics of all processes' batches (default: each process its own)")
+    p.add_argument('--amp', action='store_true', default=None,
+                   help='mixed precision: train in bfloat16 where it is safe, on GPUs that have it (default: float32)')
     p.add_argument('--resume', action='store_true',
                    help='continue the run in --out from its last.pt')
     p.add_argument('--overwrite', action='store_true',

@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_core.ipynb #cffa226a
 from __future__ import annotations
-import os, sys, tempfile
+import os, secrets, sys
 from pathlib import Path
 import torch
 from torch import nn, distributed as dist
@@ -12,7 +12,8 @@ from tqdm import tqdm
 
 # %% auto #0
 __all__ = ['get_device', 'atomic_save', 'rank_and_world', 'is_main_process', 'sum_over_processes', 'mean_over_processes',
-           'on_any_process', 'wait_for_all', 'average_gradients', 'broadcast_state', 'progress', 'init_distributed']
+           'on_any_process', 'wait_for_all', 'average_gradients', 'broadcast_state', 'run_on_main',
+           'gather_from_processes', 'progress', 'init_distributed']
 
 # %% ../nbs/09_core.ipynb #7ad897a1
 def get_device(device:str|torch.device|None=None, # 'cuda', 'mps', 'cpu', ...; default: the best available
@@ -31,15 +32,19 @@ def atomic_save(obj, # Anything `write` accepts
     "`write` `obj` to a temporary file beside `path`, fsync, then rename it over `path`"
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    tmp = path.parent/f'.{path.name}.{secrets.token_hex(6)}.tmp'
+    fd = os.open(tmp, _NEW_FILE, 0o666)  # 0o666 less the umask, as `open` gives a new file
     try:
         with os.fdopen(fd, 'wb') as f:
             write(obj, f)
             f.flush(); os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_BINARY', 0)  # a file of our own, bytes as written
+
 
 # %% ../nbs/09_core.ipynb #e2ecc43a
 def rank_and_world() -> tuple[int, int]:
@@ -95,6 +100,30 @@ def broadcast_state(*modules:nn.Module):
     if rank_and_world()[1] == 1: return
     for m in modules:
         for t in [*m.parameters(), *m.buffers()]: dist.broadcast(t.data, 0)
+
+# %% ../nbs/09_core.ipynb #efabb931
+def run_on_main(f, # What only the main process does, e.g. score the model on the validation people
+                *args, **kwargs):
+    "`f(*args, **kwargs)`, run by the main process only; its result, or the error it raised, in every process"
+    if rank_and_world()[1] == 1: return f(*args, **kwargs)
+    box = [None]
+    if is_main_process():
+        try: box = [(f(*args, **kwargs), None)]
+        except Exception as e: box = [(None, e)]  # raised in every process below, rather than leaving them waiting
+    dist.broadcast_object_list(box, 0)
+    result, error = box[0]
+    if error is not None: raise error
+    return result
+
+# %% ../nbs/09_core.ipynb #96147811
+def gather_from_processes(value, # This process's value, e.g. the state of its random generators
+                         ) -> list:
+    "Every process's `value`, in the order of their ranks, in every process (`[value]` outside `torchrun`)"
+    world = rank_and_world()[1]
+    if world == 1: return [value]
+    values = [None]*world
+    dist.all_gather_object(values, value)
+    return values
 
 # %% ../nbs/09_core.ipynb #050ff283
 def progress(iterable, # What the loop goes over

@@ -36,6 +36,8 @@ class Recipe:
     valid_frac:float=0.2 # Fraction of the people held out for validation
     seed:int=42 # Seed of the split, the shuffling and the new layers' initial weights
     skip_bad_images:bool=False # Leave out unreadable images (with a warning) instead of stopping
+    sync_bn:bool=False # Under torchrun on GPUs: batch norm over all processes' batches (SyncBatchNorm)
+    amp:bool=False # Mixed precision: train in bfloat16 where autocast deems it safe (GPUs)
     def __post_init__(self): object.__setattr__(self, 'img_size', tuple(self.img_size))
     def model_name(self) -> str:
         "The timm backbone this recipe builds"
@@ -135,7 +137,7 @@ def train_recipe(data:str|Path|None, # Dataset folder: train/ images (and train.
     if is_main_process(): print(recipe.describe(train_dl, valid, device))
     out.mkdir(parents=True, exist_ok=True)
     return fit(model, train_dl, valid, recipe.schedule(), recipe.loss(train_dl), out, resume, device,
-               train_args=args)
+               recipe.sync_bn, recipe.amp, train_args=args)
 
 # %% ../nbs/05b_recipes.ipynb #eec5870f
 def _named(recipe:str|Recipe) -> Recipe:
@@ -151,7 +153,7 @@ def _with_overrides(recipe:Recipe, overrides:dict) -> Recipe:
         f"{', '.join(unknown)}: not a setting of the {recipe.name} recipe (its settings: {', '.join(sorted(known))})")
     return replace(recipe, **overrides)
 
-_RUN_ONLY = ('epochs',)  # may change between a run and its resumption, as `device` and `workers` may
+_RUN_ONLY = ('epochs', 'sync_bn', 'amp')  # may change between a run and its resumption, as `device` and `workers` may
 
 def _check_run_folder(out:Path, args:dict, resume:bool, overwrite:bool):
     "Refuse to resume with other settings, and to start over a run that `out` already holds"
@@ -165,4 +167,4 @@ def _check_run_folder(out:Path, args:dict, resume:bool, overwrite:bool):
     changed = [f"--{k.replace('_', '-')} {saved.get(k)} → {v}" for k, v in args.items()
                if k not in _RUN_ONLY and saved.get(k) != v]
     if changed: raise ValueError(f"Cannot resume {out} with other settings: {'; '.join(changed)}. "
-                                 "Give the run's own arguments (only --epochs, --device and --workers may change)")
+                                 "Give the run's own arguments (only --epochs, --device, --workers, --sync-bn and --amp may change)")

@@ -8,19 +8,21 @@ import math, random, time
 from dataclasses import dataclass, fields
 from pathlib import Path
 import numpy as np, pandas as pd, torch
+from timm.layers import convert_sync_batchnorm
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, Subset
 from .core import (get_device, is_main_process, progress, rank_and_world, sum_over_processes,
-                                mean_over_processes, on_any_process, average_gradients, broadcast_state,
-                                atomic_save)
+                                mean_over_processes, on_any_process, broadcast_state, run_on_main,
+                                gather_from_processes, atomic_save)
 from .data import (APN_Dataset, read_triplets, split_by_person, check_triplet_images,
                                 identity_table, split_identities, check_identity_images,
                                 IdentityDataset, train_transform)
 from .model import APN_Model, ModelConfig, save_checkpoint, load_checkpoint
 
 # %% auto #0
-__all__ = ['triplet_dataloaders', 'train_fn', 'eval_fn', 'triplet_losses', 'PKSampler', 'batch_hard_triplet_loss', 'ReIDLoss',
-           'identity_dataloaders', 'lr_schedule', 'rng_states', 'set_rng_states', 'Schedule', 'fit']
+__all__ = ['triplet_dataloaders', 'train_fn', 'WithLoss', 'eval_fn', 'triplet_losses', 'PKSampler', 'batch_hard_triplet_loss',
+           'ReIDLoss', 'identity_dataloaders', 'lr_schedule', 'rng_states', 'set_rng_states', 'Schedule', 'fit']
 
 # %% ../nbs/02_train.ipynb #17818fbc
 def triplet_dataloaders(csv:str|Path|pd.DataFrame, # Triplet CSV (or DataFrame): Anchor, Positive, Negative
@@ -51,29 +53,38 @@ def _in_order(ds, **kw) -> DataLoader:
     return DataLoader(ds if world == 1 else Subset(ds, range(rank, len(ds), world)), **kw)
 
 # %% ../nbs/02_train.ipynb #e3324c24
-def train_fn(model:nn.Module, # The embedding model
+def train_fn(model:nn.Module, # The embedding model; or, as `fit` passes it, model and loss in one `WithLoss` (in DDP)
              dataloader:DataLoader, # Yields (anchor, positive, negative) image batches, or (images, identity labels)
              optimizer:torch.optim.Optimizer, # Updates `model`'s parameters (and the loss's own, if any)
              criterion:nn.Module, # e.g. `nn.TripletMarginLoss()`; for identity batches `ReIDLoss`
              device:str|torch.device|None=None, # Default: the model's device
+             amp:bool=False, # Compute in bfloat16 where autocast deems it safe (mixed precision); weights stay float32
             ) -> float:
     "Train `model` for one epoch over `dataloader`; the mean batch loss"
-    device = device or next(model.parameters()).device
-    model.train(); criterion.train()
-    total, steps = 0., 0
+    device = torch.device(device or next(model.parameters()).device)
+    step = model if isinstance(model, (WithLoss, DistributedDataParallel)) else WithLoss(model, criterion)
+    step.train()
+    losses = []
     for batch in (bar := progress(dataloader, 'train')):
-        loss = _batch_loss(model, batch, criterion, device)
-        if on_any_process(not torch.isfinite(loss)): raise _not_finite(loss, steps)
+        with torch.autocast(device.type, torch.bfloat16, enabled=amp): loss = step(batch, device)
         optimizer.zero_grad()
-        loss.backward()
-        average_gradients(model, criterion)  # under torchrun: the same step in every process
+        loss.backward()  # in DDP: the gradients averaged over the processes while it runs
         optimizer.step()
-        total, steps = total + loss.item(), steps + 1
-        bar.set_postfix(loss=f'{total/steps:.4f}')
-    if not steps: raise _no_batch_error()
-    return total/steps
+        losses.append(loss.detach())  # on the device: no waiting for the GPU at each step
+        if len(losses) % 10 == 0: bar.set_postfix(loss=f'{torch.stack(losses).mean():.4f}')
+    if not losses: raise _no_batch_error()
+    return _finite_mean(torch.stack(losses).float())
 
 # %% ../nbs/02_train.ipynb #b3eb7766
+class WithLoss(nn.Module):
+    "The embedding model and its loss as one module, a batch in and its loss out: what DDP wraps under `torchrun`"
+    def __init__(self, model:nn.Module, # The embedding model
+                 criterion:nn.Module, # Its loss; its own parameters, if any (`ReIDLoss`'s classifier), train too
+                ):
+        super().__init__()
+        self.model, self.criterion = model, criterion
+    def forward(self, batch, device): return _batch_loss(self.model, batch, self.criterion, device)
+
 def _batch_loss(model, batch, criterion, device):
     "Triplet batches (anchor, positive, negative) as in the original; identity batches (images, labels) for `ReIDLoss`"
     if len(batch) == 3: return _triplet_loss(model, batch, criterion, device)
@@ -85,9 +96,14 @@ def _triplet_loss(model, batch, criterion, device):
     return criterion(model(A), model(P), model(N))
 
 # %% ../nbs/02_train.ipynb #8124e0f9
-def _not_finite(loss, step:int) -> FloatingPointError:
-    return FloatingPointError(f"Training loss became {loss.item()} at step {step} of the "
-                              "epoch; stopping (checkpoints of earlier epochs are kept)")
+def _finite_mean(losses:torch.Tensor) -> float:
+    "The mean of the epoch's step losses; an error, in every process, if one was NaN or infinite in any process"
+    bad = (~torch.isfinite(losses)).nonzero().flatten().tolist()
+    if on_any_process(bool(bad)):
+        where = f"{losses[bad[0]].item()} at step {bad[0]} of the epoch" if bad else "NaN or infinite in another process"
+        raise FloatingPointError(f"Training loss became {where}; stopping (the epoch is not saved; "
+                                 "checkpoints of earlier epochs are kept)")
+    return losses.mean().item()
 
 def _no_batch_error() -> ValueError:
     return ValueError("The training loader yields no batch. Under torchrun each process needs at "
@@ -139,26 +155,51 @@ class PKSampler(torch.utils.data.Sampler):
                  seed:int=42, # Seed of the generator (the same in every process)
                 ):
         self.labels, self.p, self.k = torch.as_tensor(labels), p, k
-        self.by_id = [torch.nonzero(self.labels == l).flatten() for l in self.labels.unique()]
+        self.by_id = _indices_by_label(self.labels)
         if len(self.by_id) < p: raise ValueError(f"PK sampling with p={p} needs at least {p} "
                                                  f"identities; the data has {len(self.by_id)}")
         self.rank, self.world = rank_and_world()
         self.generator = torch.Generator().manual_seed(seed)
-    def __len__(self): return sum(max(1, len(ix)//self.k) for ix in self.by_id)//self.p//self.world
-    def _groups(self, g) -> list[list]:
-        "Each identity's images, shuffled, in groups of `k`"
-        out = []
-        for ix in self.by_id:
-            if len(ix) < self.k: ix = ix[torch.randint(len(ix), (self.k,), generator=g)]
-            ix = ix[torch.randperm(len(ix), generator=g)]
-            out.append(list(ix[:len(ix)//self.k*self.k].view(-1, self.k)))
-        return out
+        self._planned = None  # the generator's state, the epoch's batches drawn from it, its state after
+    def __len__(self): return len(self._plan()[1])
     def __iter__(self):
-        groups, batches = self._groups(self.generator), []
-        while len(alive := [i for i, gr in enumerate(groups) if gr]) >= self.p:
-            pick = torch.randperm(len(alive), generator=self.generator)[:self.p]
-            batches.append(torch.cat([groups[alive[i]].pop() for i in pick]).tolist())
-        yield from batches[self.rank::self.world][:len(batches)//self.world]  # the same number in every process
+        _, batches, after = self._plan()
+        self.generator.set_state(after)
+        yield from batches
+    def _plan(self) -> tuple:
+        "This process's batches of the coming epoch, drawn once from a copy of the generator"
+        state = self.generator.get_state()
+        if self._planned is None or not torch.equal(self._planned[0], state):
+            g = torch.Generator(); g.set_state(state)
+            batches = self._batches(g)
+            self._planned = state, batches[self.rank::self.world][:len(batches)//self.world], g.get_state()
+        return self._planned  # the same number of batches in every process
+    def _batches(self, g:torch.Generator) -> list[list]:
+        "All the epoch's batches: `p` identities drawn among those with a group left, one group of each"
+        groups = _groups(self.by_id, self.k, g)
+        alive, batches = [i for i, gr in enumerate(groups) if gr], []
+        while len(alive) >= self.p:
+            pick = torch.randperm(len(alive), generator=g)[:self.p].tolist()
+            batches.append([j for i in pick for j in groups[alive[i]].pop()])
+            for i in sorted((i for i in pick if not groups[alive[i]]), reverse=True): del alive[i]
+        return batches
+
+
+# %% ../nbs/02_train.ipynb #bc8a9472
+def _indices_by_label(labels:torch.Tensor) -> list:
+    "The positions of each label's items, labels in increasing order: one sort, not one scan per label"
+    order = torch.argsort(labels, stable=True)
+    return list(order.split(torch.unique_consecutive(labels[order], return_counts=True)[1].tolist()))
+
+def _groups(by_id:list, k:int, g:torch.Generator) -> list[list]:
+    "Each identity's images, shuffled, in groups of `k` (an identity with fewer: `k` drawn from them)"
+    out = []
+    for ix in by_id:
+        if len(ix) < k: ix = ix[torch.randint(len(ix), (k,), generator=g)]
+        ix = ix[torch.randperm(len(ix), generator=g)]
+        out.append(ix[:len(ix)//k*k].view(-1, k).tolist())
+    return out
+
 
 # %% ../nbs/02_train.ipynb #da942063
 def batch_hard_triplet_loss(emb:torch.Tensor, # Embeddings (B, d)
@@ -269,6 +310,8 @@ def fit(model:APN_Model, # The embedding model
         out_dir:str|Path|None=None, # Where `best_model.pt`, `last.pt` and `history.csv` go; None: save nothing
         resume:bool=False, # Continue from `out_dir/last.pt`
         device:str|torch.device|None=None, # Default: `get_device()`
+        sync_bn:bool=False, # Under torchrun, on GPUs: batch-norm statistics over all processes' batches
+        amp:bool=False, # Mixed precision: compute in bfloat16 where autocast deems it safe (for GPUs that have it)
         **info, # Plain values stored in the checkpoints, e.g. the command's arguments
        ) -> pd.DataFrame:
     "Train with Adam, keeping the best checkpoint (lowest validation loss, or top mAP) and the last epoch's full state"
@@ -277,18 +320,18 @@ def fit(model:APN_Model, # The embedding model
     device, out_dir = get_device(device), Path(out_dir) if out_dir is not None else None
     if not len(train_dl): raise _no_batch_error()  # every process stops here alike, before any collective step
     criterion = (criterion or nn.TripletMarginLoss()).to(device)
-    broadcast_state(model.to(device), criterion)  # under torchrun: every process starts from rank 0's weights
-    optimizer = torch.optim.Adam([*model.parameters(), *criterion.parameters()], lr=schedule.lr,
-                                 weight_decay=schedule.weight_decay)
-    history, best = _resume(out_dir, model, criterion, optimizer, train_dl) if resume else ([], -math.inf)
+    step = _distributed(WithLoss(model.to(device), criterion), device, sync_bn)  # DDP under torchrun
+    optimizer = torch.optim.Adam(step.parameters(), lr=schedule.lr, weight_decay=schedule.weight_decay)
+    history, best = _resume(out_dir, model, criterion, optimizer, train_dl) if resume else _start()
     scheduler = lr_schedule(optimizer, schedule.kind, schedule.epochs, schedule.warmup_epochs, done=len(history))
     for epoch in range(len(history) + 1, schedule.epochs + 1):
         lr, start = optimizer.param_groups[0]['lr'], time.time()
-        metrics = _train_epoch(model, train_dl, valid, optimizer, criterion, device, epoch)
+        metrics = _train_epoch(step, train_dl, valid, optimizer, device, epoch, amp)
         scheduler.step()
         history.append(dict(epoch=epoch, **metrics, lr=lr, seconds=round(time.time() - start, 1)))
         improved, best = _score(metrics) > best, max(best, _score(metrics))
-        if is_main_process(): _save_epoch(out_dir, model, (criterion, optimizer, train_dl), history, improved, info)
+        rngs = gather_from_processes(rng_states())  # each process's generators: each resumes its own
+        if is_main_process(): _save_epoch(out_dir, model, (criterion, optimizer, train_dl, rngs), history, improved, info)
     return pd.DataFrame(history)
 
 # %% ../nbs/02_train.ipynb #c69f7743
@@ -300,17 +343,45 @@ def _check_call(schedule, info:dict, out_dir, resume:bool):
         f"and the margin through criterion=nn.TripletMarginLoss(margin); not {old or schedule!r}")
     if resume and out_dir is None: raise ValueError("resume=True needs the out_dir of the run to continue")
 
+# %% ../nbs/02_train.ipynb #dc3e1054
+def _distributed(step:WithLoss, device:torch.device, sync_bn:bool) -> nn.Module:
+    "`step` in DDP under `torchrun`, which starts every process from rank 0's weights; `step` itself in one process"
+    if rank_and_world()[1] == 1: return step
+    if sync_bn and device.type != 'cuda': raise ValueError(
+        f"sync_bn (--sync-bn) needs GPUs: PyTorch's SyncBatchNorm does not run on {device.type}; leave it off")
+    if sync_bn: step = _with_sync_batchnorm(step)
+    return DistributedDataParallel(step, device_ids=[device] if device.type == 'cuda' else None,
+                                   gradient_as_bucket_view=True)  # the gradients live in DDP's buckets: no copy
+
+def _with_sync_batchnorm(step:nn.Module) -> nn.Module:
+    "`step` with batch norm over all processes' batches: its layers swapped in place, timm's norm-and-activation ones too"
+    return convert_sync_batchnorm(step)  # PyTorch's own would turn timm's `BatchNormAct2d` into a norm without activation
+
+def _start() -> tuple[list, float]:
+    "A new run: no history, no best score; under `torchrun`, each process its own random draws"
+    _seed_per_process()
+    return [], -math.inf
+
+def _seed_per_process():
+    "Under `torchrun`: a random stream of its own in each process (augmentations, dropout), from the one they share"
+    rank, world = rank_and_world()
+    if world == 1: return
+    seed = int(torch.randint(2**62, (1,))) + rank
+    random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
+
 # %% ../nbs/02_train.ipynb #ea6c257b
-def _train_epoch(model, train_dl, valid, optimizer, criterion, device, epoch:int) -> dict:
+def _train_epoch(step, train_dl, valid, optimizer, device, epoch:int, amp:bool) -> dict:
     "One pass over `train_dl`, then the validation scores"
     if isinstance(train_dl.sampler, DistributedSampler): train_dl.sampler.set_epoch(epoch)
-    train_loss = mean_over_processes(train_fn(model, train_dl, optimizer, criterion, device))
-    broadcast_state(model)  # under torchrun: rank 0's batch-norm statistics everywhere, before validating
-    return dict(train_loss=train_loss, **_validate(model, valid, criterion, device))
+    parts = step.module if isinstance(step, DistributedDataParallel) else step
+    train_loss = mean_over_processes(train_fn(step, train_dl, optimizer, parts.criterion, device, amp))
+    broadcast_state(parts.model)  # under torchrun: rank 0's batch-norm statistics of the last step everywhere
+    return dict(train_loss=train_loss, **_validate(parts.model, valid, parts.criterion, device))
 
 def _validate(model, valid, criterion, device) -> dict:
+    "The triplet loss over every process's share, or the retrieval scores, computed once, by the main process"
     if isinstance(valid, DataLoader): return dict(valid_loss=eval_fn(model, valid, criterion, device))
-    return {k: v for k, v in valid(model).items() if isinstance(v, float)}  # the scores, not counts
+    return run_on_main(lambda: {k: v for k, v in valid(model).items() if isinstance(v, float)})  # scores, not counts
 
 def _score(metrics:dict) -> float:
     "Higher is better: mAP where the validation measures retrieval, else minus the validation loss"
@@ -329,10 +400,10 @@ def _save_epoch(out_dir:Path|None, model, state:tuple, history:list, improved:bo
     print(f"EPOCHS : {epoch} " + ' '.join(f"{k} : {v:.4f}" for k, v in metrics.items())
           + (' (best)' if improved else ''))
 
-def _resume_state(criterion, optimizer, train_dl) -> dict:
-    "Besides the model, what `last.pt` needs to continue exactly"
+def _resume_state(criterion, optimizer, train_dl, rngs:list) -> dict:
+    "Besides the model, what `last.pt` needs to continue exactly; `rngs`: each process's `rng_states()`"
     gen = _loader_generator(train_dl)
-    return dict(criterion=criterion.state_dict(), optimizer=optimizer.state_dict(), rng=rng_states(),
+    return dict(criterion=criterion.state_dict(), optimizer=optimizer.state_dict(), rng=rngs,
                 loader_rng=gen.get_state() if gen is not None else None)
 
 # %% ../nbs/02_train.ipynb #62fac712
@@ -343,13 +414,19 @@ def _resume(out_dir:Path, model, criterion, optimizer, train_dl) -> tuple[list, 
     model.load_state_dict(state['state_dict'])
     criterion.load_state_dict(state['criterion'])
     optimizer.load_state_dict(state['optimizer'])
-    set_rng_states(state['rng'])
+    _set_process_rng(state['rng'])
     if (gen := _loader_generator(train_dl)) is not None: gen.set_state(state['loader_rng'])
     best = max([-math.inf] + [_score(h) for h in state['history']])
     if (out_dir/'best_model.pt').is_file(): best = max(
         best, _score(load_checkpoint(out_dir/'best_model.pt')['metrics']))
     if is_main_process(): print(f"resuming after epoch {state['epoch']} from {out_dir/'last.pt'}")
     return state['history'], best
+
+def _set_process_rng(saved):
+    "Restore this process's random generators from `last.pt`'s, one per process (runs saved before: one)"
+    states, (rank, world) = saved if isinstance(saved, list) else [saved], rank_and_world()
+    set_rng_states(states[rank] if len(states) == world else states[0])
+    if len(states) != world: _seed_per_process()  # resumed on another number of processes: not bit for bit
 
 def _loader_generator(dl:DataLoader) -> torch.Generator|None:
     "The generator that decides the order of `dl`'s batches"
