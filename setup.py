@@ -1,6 +1,6 @@
 # nbdev 2's setup.py, without `pkg_resources` (removed in setuptools 82): everything comes from settings.ini.
 from configparser import ConfigParser
-import setuptools, shlex
+import re, setuptools, shlex
 
 assert setuptools.__version__ >= '36.2' or len(setuptools.__version__.split('.')[0]) > 1
 config = ConfigParser(delimiters=['='])
@@ -27,6 +27,11 @@ extras = {'dev': dev_requirements}
 # optional extras: a settings.ini key `extra_NAME = pkg ...` becomes `pip install siamese_nbdev[NAME]`
 extras.update({k[len('extra_'):]: cfg[k].split() for k in cfg if k.startswith('extra_')})
 
+def pypi_readme(md):
+    "README.md for the package index, which has no repository files: relative links become their text, relative images go"
+    md = re.sub(r'!\[[^\]]*\]\((?!https?://)[^)]*\)\n?', '', md)
+    return re.sub(r'\[((?:[^\[\]]|\[[^\]]*\])*)\]\((?!https?://)[^)]*\)', r'\1', md)
+
 setuptools.setup(
     name = cfg['lib_name'],
     license = lic[0],
@@ -42,7 +47,7 @@ setuptools.setup(
     install_requires = requirements,
     extras_require = extras,
     python_requires  = '>=' + cfg['min_python'],
-    long_description = open('README.md', encoding='utf-8').read(),
+    long_description = pypi_readme(open('README.md', encoding='utf-8').read()),
     long_description_content_type = 'text/markdown',
     zip_safe = False,
     entry_points = {

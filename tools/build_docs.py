@@ -15,10 +15,22 @@ locally and in CI:
    markdown cells are replaced by the file's text (FILE relative to the notebook's folder, or to `nbs/` when it
    starts with `/`, as Quarto resolves it; a missing file stops the build), cell options (`#| echo: false`,
    `#| output: false`, `#| include: false`) are applied and stripped, `:::` fenced divs become `<div>`s,
-   `[text](url){attrs}` links become `<a>` tags, links to the docs site become relative links, and heading ids
-   follow Pandoc's lowercase scheme so nbdev's `page.html#name` links resolve.
+   `[text](url){attrs}` links become `<a>` tags, links to the docs site and to the repository become relative
+   links (see Links), and heading ids follow Pandoc's lowercase scheme so nbdev's `page.html#name` links resolve.
 3. `README.md` is rendered from `_proc/index.ipynb` with nbconvert's MarkdownExporter; its images are written to
    `docs/images/readme_*.png` and referenced relative to the repo root.
+
+Links. The project has no published docs site and no public repository, yet nbdev links every backticked name to
+the docs site (settings.ini's `doc_host` + `doc_baseurl`) and show_doc adds a "source" link to each definition on
+the git host (`git_url`/blob/`branch`/FILE#Lnn). So every link to the docs site becomes a link to the page in
+`docs/`, and every source link a link to FILE in the repository relative to the page (`../siamese_nbdev/data.py`;
+no `#Lnn`, which only a git host shows); the sidebar links to the page's notebook. The pages thus work wherever
+the repository is (a clone, file://, any static host), and the build stops on a link left pointing at either URL.
+README.md links to `docs/PAGE.html` and to other files by their path from the repo root, which the repository's
+web view resolves. The package index renders README.md (setup.py's `long_description`) without the repository,
+where no relative link resolves: setup.py's `pypi_readme` turns each relative link into its text and drops
+relative images, so the index shows only links to published sites. tests/test_links.py checks all three: every
+relative link and `#anchor` resolves, and absolute links go only to an allow-list of published sites.
 
 The output is deterministic (no timestamps, no random cell ids), so CI can rebuild and check `git diff`. The
 pages work from file:// and from any static host (GitHub Pages included). The hosted docs are still built by nbdev
@@ -153,13 +165,27 @@ def pandoc_id(s:str) -> str:
     "Pandoc's identifier for a heading id nbconvert made: lowercase, only letters, digits, `_`, `-` and `.`, from the first letter"
     return re.sub(r'^[^a-z]+', '', re.sub(r'[^\w.-]', '', s.lower()))
 
-def fix_html(body:str, page:str, site_url:str) -> str:
-    "Docs-site links -> relative links; heading ids lowercased like Pandoc's, which nbdev's links expect"
-    def _link(m):
-        path, frag = m[1] or 'index.html', m[2] or ''
-        if path.endswith('/'): path += 'index.html'
-        return f'href="{relative(page, path)}{frag}"'
-    body = re.sub(r'href="' + re.escape(site_url.rstrip('/')) + r'(?:/([^"#]*))?(#[^"]*)?"', _link, body)
+def local_url(url:str, # A link in a built page or README.md
+              page:str, # The page it is on, relative to `docs/`
+              site:str, # The docs site's URL, settings.ini's doc_host + doc_baseurl
+              blob:str, # Where the git host shows the repository's files, git_url + /blob/ + branch
+             ):
+    "`url` into the docs site or the repository's files, relative to `page`; None for any other link"
+    for base, root in ((site.rstrip('/'), ''), (blob.rstrip('/'), '../')):
+        if url != base and not url.startswith((base + '/', base + '#')): continue
+        path, _, frag = url[len(base):].lstrip('/').partition('#')
+        if root: return relative(page, root + path)  # no #L12: line anchors exist only on the git host
+        path = (path or 'index.html') + ('index.html' if path.endswith('/') else '')
+        return relative(page, path) + (f'#{frag}' if frag else '')
+    return None
+
+def site_url(cfg) -> str: return cfg.doc_host + cfg.doc_baseurl
+def blob_url(cfg) -> str: return f"{cfg.git_url.rstrip('/')}/blob/{cfg.branch}"
+
+def fix_html(body:str, page:str, site_url:str, blob_url:str='') -> str:
+    "Docs-site and source links -> relative links; heading ids lowercased like Pandoc's, which nbdev's links expect"
+    def _link(m): return f'href="{local_url(html.unescape(m[1]), page, site_url, blob_url) or m[1]}"'
+    body = re.sub(r'href="([^"]*)"', _link, body)
     as_pandoc = lambda m: m[1] + pandoc_id(unquote(m[2])) + m[3]  # ids and the links to them alike
     body = re.sub(r'(<h[1-6] id=")([^"]*)(")', as_pandoc, body)
     return re.sub(r'(class="anchor-link" href="#)([^"]*)(")', as_pandoc, body)
@@ -193,7 +219,7 @@ PAGE = """<!DOCTYPE html>
 <ul>
 {nav}
 </ul>
-<a class="repo" href="{repo}">Source on GitHub</a>
+<a class="repo" href="{nb_link}">Source: <code>{src}</code></a>
 </nav>
 <main>
 <header>
@@ -217,8 +243,9 @@ def render_page(nb, fm:dict, page:str, src:str, pages:list, cfg) -> str:
     home = next((p for p, _ in pages if p == 'index.html'), pages[0][0])
     return PAGE.format(title=html.escape(fm['title']), site=html.escape(cfg.title), css=relative(page, 'styles.css'),
                        desc_text=html.escape(desc.replace('`', '')), home=relative(page, home), nav=nav,
-                       repo=cfg.git_url, title_html=inline_md(fm['title']), desc_html=inline_md(desc) if desc else '',
-                       body=fix_html(body.strip(), page, cfg.doc_host + cfg.doc_baseurl), src=f'nbs/{src}')
+                       nb_link=relative(page, f'../nbs/{src}'), title_html=inline_md(fm['title']),
+                       desc_html=inline_md(desc) if desc else '', src=f'nbs/{src}',
+                       body=fix_html(body.strip(), page, site_url(cfg), blob_url(cfg)))
 
 CSS = """/* Written by tools/build_docs.py: page layout, then pygments highlighting, then nbs/styles.css */
 body { margin: 0; font: 16px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #212529; }
@@ -268,28 +295,30 @@ def tidy_md(md:str) -> str:
     return ''.join(p if i % 2 else re.sub(r'\n{3,}', '\n\n', re.sub(r'^[ \t]+$', '', p, flags=re.M))
                    for i, p in enumerate(parts))
 
-def root_links(md:str, keep:str) -> str:
-    "Relative links written for the docs site, made to work from the repo root: pages under docs/, files under nbs/"
+def root_links(md:str, keep:str, cfg=None) -> str:
+    "Links written for the docs site, made to work from the repo root: pages under docs/, files under nbs/, sources as they are"
+    cfg = cfg or get_config()
     def _fix(m):
-        url = m.group(2)
-        if re.match(r'[a-z]+:|#|/', url) or url.startswith(keep): return m.group(0)
+        url = local_url(m.group(2), 'index.html', site_url(cfg), blob_url(cfg)) or m.group(2)
+        if re.match(r'[a-z]+:|#|/', url) or url.startswith(keep): return m.group(1) + url + ')'
+        if url.startswith('../'): return f'{m.group(1)}{url[3:]})'  # a file of the repository, from docs/
         return f"{m.group(1)}{'docs' if url.split('#')[0].endswith('.html') else 'nbs'}/{url})"
     return re.sub(r'(\]\()([^)\s]+)\)', _fix, md)
 
-def render_readme(nb, fm:dict, images:Path) -> tuple:
+def render_readme(nb, fm:dict, images:Path, cfg=None) -> tuple:
     "README markdown for the processed index notebook, and its images {path relative to repo root: bytes}"
     exp = MarkdownExporter()
     rel = images.relative_to(ROOT).as_posix()
     md, res = exp.from_notebook_node(nb, resources={'unique_key': 'readme', 'output_files_dir': rel})
     md = re.sub(r'<style scoped>.*?</style>\n?', '', md, flags=re.S)  # DataFrame CSS: GitHub shows it as text
     head = f"# {fm['title']}\n\n" + (f"> {fm['description']}\n\n" if fm.get('description') else '')
-    return head + root_links(tidy_md(md), rel).strip() + '\n', res.get('outputs', {})
+    return head + root_links(tidy_md(md), rel, cfg).strip() + '\n', res.get('outputs', {})
 
-def write_readme(nb, fm:dict, docs:Path) -> list:
+def write_readme(nb, fm:dict, docs:Path, cfg=None) -> list:
     "Write README.md and its images (replacing old `docs/images/readme_*`); return the paths written"
     images = docs/'images'
     for old in images.glob('readme_*'): old.unlink()
-    md, outs = render_readme(nb, fm, images)
+    md, outs = render_readme(nb, fm, images, cfg)
     (ROOT/'README.md').write_text(md)
     for name, data in sorted(outs.items()):
         (ROOT/name).parent.mkdir(parents=True, exist_ok=True)
@@ -339,11 +368,13 @@ def page_ids(page:Path) -> set: return set(re.findall(r'\sid="([^"]+)"', page.re
 
 def broken_links(src:Path, # A page or README.md
                  hrefs:list, # The links in it
+                 local:tuple=(), # URLs whose links must have been made relative: the docs site, the repository
                 ) -> list:
-    "The links in `hrefs`, relative to `src`, whose file or `#anchor` does not exist"
+    "The links in `hrefs`, relative to `src`, whose file or `#anchor` does not exist, or that point at `local`"
     bad = []
     for href in hrefs:
         u = urlsplit(html.unescape(href))
+        if local and html.unescape(href).startswith(local): bad.append(f'{src.name}: {href} (not made a relative link)')
         if u.scheme or href.startswith(('//', 'mailto:')): continue
         target = src if not u.path else src.parent/unquote(u.path)
         if not target.exists(): bad.append(f'{src.name}: {href} (no such file)')
@@ -362,11 +393,11 @@ def raw_markdown(page:str, # A built page's HTML
     "Markdown links the page shows as text, e.g. an automatic link nested in a hand-written one"
     return [f'{src}: shows raw markdown, ...{page[max(0, m.start()-60):m.end()+20]!r}...' for m in _re_raw_link.finditer(page)]
 
-def check_built(docs:Path, readme:Path) -> list:
-    "Everything wrong with the built pages and README.md: links that lead nowhere, raw markdown, machine paths"
+def check_built(docs:Path, readme:Path, local:tuple=()) -> list:
+    "Everything wrong with the built pages and README.md: links that lead nowhere or to `local`, raw markdown, machine paths"
     pages = sorted(docs.rglob('*.html'))
-    bad = [b for p in pages for b in broken_links(p, page_links(p)) + raw_markdown(p.read_text(encoding='utf-8'), p.name)]
-    if readme.exists(): bad += broken_links(readme, readme_links(readme))
+    bad = [b for p in pages for b in broken_links(p, page_links(p), local) + raw_markdown(p.read_text(encoding='utf-8'), p.name)]
+    if readme.exists(): bad += broken_links(readme, readme_links(readme), local)
     return bad + [b for f in pages + [readme] if f.exists() for b in machine_paths(f.read_text(encoding='utf-8'), f.name)]
 
 def main(cached:bool=False):
@@ -397,11 +428,12 @@ def main(cached:bool=False):
     for old in sorted(set(docs.rglob('*.html')) - set(written)):
         old.unlink(); print(f'removed stale {old.relative_to(ROOT)}')
     index = next(((nb, fm) for rel, nb, fm, _ in loaded if rel.as_posix() == cfg.readme_nb), None)
-    if index: written += write_readme(*index, docs)
+    if index: written += write_readme(*index, docs, cfg)
     else: print(f'no nbs/{cfg.readme_nb}: README.md not written')
     for p in written: print(f'wrote {p.relative_to(ROOT)}')
-    if bad := check_built(docs, ROOT/'README.md'): sys.exit('What a reader would see is wrong:\n' + '\n'.join(bad))
-    print(f'checked: every figure saved, every relative link and #anchor resolves, no machine path shown')
+    if bad := check_built(docs, ROOT/'README.md', (site_url(cfg), cfg.git_url)): sys.exit('What a reader would see is wrong:\n' + '\n'.join(bad))
+    print(f'checked: every figure saved, every relative link and #anchor resolves, none to {site_url(cfg)} or '
+          f'{cfg.git_url}, no machine path shown')
     print(f'done in {time.time() - t0:.1f}s')
 
 if __name__ == '__main__':
