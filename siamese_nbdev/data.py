@@ -262,7 +262,7 @@ def _people(names) -> np.ndarray:
     return np.array([person_of(n) for n in distinct], dtype=np.int64)[codes]
 
 def _keep_negatives_inside(part:pd.DataFrame, anchors:np.ndarray, outside:np.ndarray, rng) -> pd.DataFrame:
-    "`part` with each Negative from the other side (`outside`) replaced by a random image of another person of this side"
+    "`part` with each Negative from the other side (`outside`) replaced by a random image of another person here"
     pool = pd.unique(part[['Anchor', 'Positive']].values.ravel())  # this side's images, in order of appearance
     rows = np.flatnonzero(outside)
     nth = _nth_other(_people(pool), anchors[rows], rng)  # one draw per row, in row order
@@ -270,7 +270,7 @@ def _keep_negatives_inside(part:pd.DataFrame, anchors:np.ndarray, outside:np.nda
     return part
 
 def _nth_other(pids:np.ndarray, own:np.ndarray, rng) -> np.ndarray:
-    "For each person in `own`, the position in `pids` of a random entry of another person: `rng.integers` of their count"
+    "For each person in `own`, the position in `pids` of a random entry of another person (`rng.integers`)"
     order = np.argsort(pids, kind='stable')  # positions grouped by person, in order within each group
     people, start, count = np.unique(pids[order], return_index=True, return_counts=True)
     g = np.searchsorted(people, own)  # every anchor's person has images in the pool

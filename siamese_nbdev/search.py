@@ -180,7 +180,7 @@ def closest_imgs(img_enc:np.ndarray, # The query embedding (d,)
 def faiss_index(gallery:np.ndarray, # Gallery embeddings (n, d); a memory-mapped array is read a block at a time
                 kind:str='flat', # 'flat' (exact), 'ivf' (inverted lists), 'ivfpq' (compressed lists) or 'hnsw' (graph)
                 nlist:int|None=None, # 'ivf', 'ivfpq': number of clusters; default: about √n (1,000 for a million)
-                nprobe:int|None=None, # 'ivf', 'ivfpq': clusters visited per query (more: better recall, slower); default 32, 64 for 'ivfpq'
+                nprobe:int|None=None, # 'ivf', 'ivfpq': clusters visited per query; default 32, 64 for 'ivfpq'
                 train_size:int|None=None, # 'ivf', 'ivfpq': random rows to learn from; default: 64 per cluster
                 pq_bytes:int|None=None, # 'ivfpq': bytes per embedding (8-bit codes); default: d / 8, 1/32 of float32
                 M:int=32, # 'hnsw': links per node
@@ -200,7 +200,7 @@ def faiss_index(gallery:np.ndarray, # Gallery embeddings (n, d); a memory-mapped
     return index
 
 _ADD_ROWS = 100_000  # rows added to an index per step: bounds the extra memory
-_NPROBE = {'ivf': 32, 'ivfpq': 64}  # clusters visited per query by default: compressed lists need more to reach a recall
+_NPROBE = {'ivf': 32, 'ivfpq': 64}  # clusters visited per query by default: compressed lists need more for recall
 
 def _faiss():
     try: import faiss
@@ -239,7 +239,7 @@ def faiss_search(index, # From `faiss_index` or `load_index`
                  queries:np.ndarray, # One query embedding (d,), or a batch of them (q, d)
                  k:int=10, # Neighbours per query
                  gallery:np.ndarray|None=None, # The indexed embeddings: if given, candidates' distances are made exact
-                 extra:int|None=None, # With `gallery`: candidates beyond `k` re-checked; default: 8, 9·k for an IVF-PQ index
+                 extra:int|None=None, # With `gallery`: candidates beyond `k` re-checked; default 8, 9·k for IVF-PQ
                  nprobe:int|None=None, # IVF: clusters visited per query; default: the index's own
                 ) -> tuple[np.ndarray, np.ndarray]:
     "Nearest gallery rows by a FAISS index: (distances, indices), closest first: ≤ k for one query, (q, k) for a batch"
