@@ -142,7 +142,7 @@ def embed_image(g:Gallery, # The gallery, whose model embeds the image
                 max_pixels:int=25_000_000, # Refuse larger images (each request decodes its image in memory)
                 name:str|None=None, # The name to give the file in an error message; default: the path
                ) -> np.ndarray:
-    "The embedding (d,) of the image at `path`, by `encode_query` as `siamese_search` does; an `ImageReadError` if unreadable"
+    "The embedding (d,) of the image at `path`, as `siamese_search` computes it; an `ImageReadError` if unreadable"
     try: read_image(path, max_pixels)
     except ImageReadError as e: raise ImageReadError(str(e).replace(str(path), name or str(path))) from None
     with g.lock: return encode_query(g.model, path)
@@ -188,25 +188,33 @@ def make_app(g:Gallery, # The gallery to search
     _need_fastapi()
     app = FastAPI(title='siamese_app', docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(_LimitBody, limit=max_upload)
+    _read_routes(app, g, k)
+    _query_routes(app, g, k, max_pixels)
+    return app
 
+# %% ../nbs/08_app.ipynb #63f50d48
+def _read_routes(app, g:Gallery, k:int):
+    "The page, what it shows about the gallery, and the gallery's images: only those listed, by name"
     @app.get('/', response_class=HTMLResponse)
     def page(): return HTMLResponse(PAGE, headers=_NO_OUTSIDE)
-
     @app.get('/api/info')
     def info(): return _info(g, k)
-
     @app.get('/api/gallery')
     def gallery(start:int=0, count:int=30, filter:str=''):
         names = g.table.name[g.table.name.str.contains(filter, regex=False)] if filter else g.table.name
-        return dict(total=len(names), names=names.iloc[max(0, start):max(0, start) + min(count, 200)].tolist())
-
+        start = max(0, start)
+        return dict(total=len(names), names=names.iloc[start:start + min(count, 200)].tolist())
     @app.get('/api/image')
     def image(name:str):
         if name not in g.rows: raise HTTPException(404, f"{name!r} is not an image of the gallery")
         return FileResponse(g.folder/name, headers={'Cache-Control': 'max-age=3600'})
 
+# %% ../nbs/08_app.ipynb #904960e5
+def _query_routes(app, g:Gallery, default_k:int, max_pixels:int):
+    "Search with an uploaded or a gallery image; compare two uploaded images"
     @app.post('/api/search')
-    def search_(file:UploadFile|None=File(None), name:str|None=Form(None), k:int=Form(k), rerank:bool=Form(False)):
+    def search_(file:UploadFile|None=File(None), name:str|None=Form(None), k:int=Form(default_k),
+                rerank:bool=Form(False)):
         if (file is None) == (name is None): raise HTTPException(400, "Send one query: an image file, or the name "
                                                                       "of a gallery image")
         if not 1 <= k <= 100: raise HTTPException(400, f"k must be between 1 and 100, not {k}")
@@ -218,14 +226,12 @@ def make_app(g:Gallery, # The gallery to search
                     threshold=g.threshold, took_ms=round(1000 * (time.perf_counter() - t0), 1),
                     results=[dict(name=r.name, distance=float(r.distance), label=_plain(r.label),
                                   correct=_plain(r.correct)) for r in res.itertuples()])
-
     @app.post('/api/compare')
     def compare(a:UploadFile=File(...), b:UploadFile=File(...)):
         d = float(euclidean_distance(_upload_query(g, a, max_pixels), _upload_query(g, b, max_pixels)[None])[0])
         return dict(distance=d, threshold=g.threshold, match=None if g.threshold is None else d < g.threshold)
-    return app
 
-# %% ../nbs/08_app.ipynb #63f50d48
+# %% ../nbs/08_app.ipynb #d1b567de
 def _need_fastapi():
     "Say how to install the page's packages, if they are missing"
     try: import uvicorn
@@ -248,7 +254,7 @@ def _info(g:Gallery, k:int) -> dict:
                 threshold=g.threshold, search='FAISS index' if g.index is not None else 'exact',
                 model=f"{cfg.backbone}, {cfg.embed_size}-d, {cfg.img_size[0]}×{cfg.img_size[1]} input")
 
-# %% ../nbs/08_app.ipynb #904960e5
+# %% ../nbs/08_app.ipynb #f71dd579
 def _gallery_query(g:Gallery, name:str) -> np.ndarray:
     "The stored embedding of the gallery image `name`: only listed names, never a path"
     if name not in g.rows: raise HTTPException(404, f"{name!r} is not an image of the gallery")
@@ -268,7 +274,7 @@ def _upload_label(g:Gallery, filename:str|None):
     name = Path(filename or '').name
     return person_of(name) if market and _market(name) else None
 
-# %% ../nbs/08_app.ipynb #d1b567de
+# %% ../nbs/08_app.ipynb #800e0d49
 class _LimitBody:
     "ASGI middleware: answer 413 to a request whose body is larger than `limit` bytes, before any route reads it"
     def __init__(self, app, limit:int): self.app, self.limit = app, limit
@@ -293,7 +299,7 @@ class _LimitBody:
         msg = f"The request is {size:,} bytes, more than this server takes ({self.limit:,}): send a smaller image"
         await JSONResponse({'detail': msg}, 413)(scope, receive, send)
 
-# %% ../nbs/08_app.ipynb #f71dd579
+# %% ../nbs/08_app.ipynb #0e7923c0
 #| echo: false
 PAGE = r"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>siamese_app</title>
@@ -308,7 +314,7 @@ section{background:#fff;margin:0 18px 18px;padding:14px 18px;border:1px solid #b
 .drop.over{background:#e8f0ff}.row{display:flex;gap:18px;flex-wrap:wrap;align-items:flex-start}
 #message,#cmessage{min-height:1.4em;margin:8px 0;font-weight:600}.error{color:#b00020}.ok{color:#176a2c}
 .cards{display:flex;flex-wrap:wrap;gap:10px;margin-top:8px}
-.card{border:3px solid #ccc;border-radius:6px;padding:4px;text-align:center;font-size:12px;width:112px;background:#fff}
+.card{border:3px solid #ccc;border-radius:6px;padding:4px;text-align:center;font-size:12px;width:124px;background:#fff}
 .card img{height:128px;max-width:100%;object-fit:contain;display:block;margin:0 auto}
 .card.right{border-color:#2e9e4f}.card.wrong{border-color:#d33}.card .d{font-weight:600;font-size:13px}
 .thumbs{display:flex;flex-wrap:wrap;gap:4px;margin:6px 0}.thumbs img{height:64px;cursor:pointer;border:2px solid transparent}
@@ -412,7 +418,7 @@ call('/api/info').then(j => { info = j; $('k').value = j.k;
 }).catch(e => show($('message'), e.message, true));
 </script></body></html>"""  # the page: one file, its CSS and JavaScript inline, nothing fetched from elsewhere
 
-# %% ../nbs/08_app.ipynb #0e7923c0
+# %% ../nbs/08_app.ipynb #d847aff9
 @contextlib.contextmanager
 def running(app, # From `make_app`
             port:int=0, # The port on 127.0.0.1; 0: a free one
@@ -429,7 +435,7 @@ def running(app, # From `make_app`
         server.should_exit = True
         thread.join(); sock.close()
 
-# %% ../nbs/08_app.ipynb #d847aff9
+# %% ../nbs/08_app.ipynb #e14b1259
 def app_parser() -> argparse.ArgumentParser:
     "`siamese_app`'s arguments"
     p = argparse.ArgumentParser(prog='siamese_app', description='Serve a page on 127.0.0.1 that searches a gallery '
@@ -450,7 +456,7 @@ def app_parser() -> argparse.ArgumentParser:
     p.add_argument('--cache-dir', help='where computed encodings are kept (default: the siamese_nbdev cache)')
     return p
 
-# %% ../nbs/08_app.ipynb #1a64816e
+# %% ../nbs/08_app.ipynb #f99f5a2f
 @cli_main
 def siamese_app(argv=None):
     "Serve the matching page; see `siamese_app --help`"
