@@ -221,7 +221,8 @@ def _query_routes(app, g:Gallery, default_k:int, max_pixels:int):
         t0 = time.perf_counter()
         if name is not None: q, label, exclude = _gallery_query(g, name), g.table.label[g.rows[name]], name
         else: q, label, exclude = _upload_query(g, file, max_pixels), _upload_label(g, file.filename), None
-        res = closest(g, q, k, rerank, exclude, label)
+        try: res = closest(g, q, k, rerank, exclude, label)
+        except ValueError as e: raise HTTPException(400, str(e)) from None  # e.g. too few images to re-rank
         return dict(query=dict(name=name or file.filename, label=_plain(label)), rerank=rerank,
                     threshold=g.threshold, took_ms=round(1000 * (time.perf_counter() - t0), 1),
                     results=[dict(name=r.name, distance=float(r.distance), label=_plain(r.label),
