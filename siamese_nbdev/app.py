@@ -307,39 +307,60 @@ PAGE = r"""<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
 body{font:15px/1.4 system-ui,sans-serif;margin:0;color:#222;background:#f6f7f9}
-header{background:#234;color:#fff;padding:10px 18px}header b{font-size:17px}#info{opacity:.85;font-size:13px}
-nav{display:flex;gap:4px;padding:10px 18px 0}nav button{border:1px solid #bbb;border-bottom:none;background:#e4e7eb;padding:7px 16px;cursor:pointer;border-radius:6px 6px 0 0;font:inherit}
+header{background:#234;color:#fff;padding:10px 18px}
+header b{font-size:17px}
+#info{opacity:.85;font-size:13px}
+nav{display:flex;gap:4px;padding:10px 18px 0}
+nav button{border:1px solid #bbb;border-bottom:none;background:#e4e7eb;padding:7px 16px;cursor:pointer;
+  border-radius:6px 6px 0 0;font:inherit}
 nav button.on{background:#fff;font-weight:600}
 section{background:#fff;margin:0 18px 18px;padding:14px 18px;border:1px solid #bbb}
-.drop{border:2px dashed #89a;border-radius:8px;padding:16px;text-align:center;color:#456;cursor:pointer;min-width:220px}
-.drop.over{background:#e8f0ff}.row{display:flex;gap:18px;flex-wrap:wrap;align-items:flex-start}
-#message,#cmessage{min-height:1.4em;margin:8px 0;font-weight:600}.error{color:#b00020}.ok{color:#176a2c}
+.drop{border:2px dashed #89a;border-radius:8px;padding:16px;text-align:center;color:#456;cursor:pointer;
+  min-width:220px}
+.drop.over{background:#e8f0ff}
+.row{display:flex;gap:18px;flex-wrap:wrap;align-items:flex-start}
+#message,#cmessage{min-height:1.4em;margin:8px 0;font-weight:600}
+.error{color:#b00020}
+.ok{color:#176a2c}
 .cards{display:flex;flex-wrap:wrap;gap:10px;margin-top:8px}
-.card{border:3px solid #ccc;border-radius:6px;padding:4px;text-align:center;font-size:12px;width:124px;background:#fff}
+.card{border:3px solid #ccc;border-radius:6px;padding:4px;text-align:center;font-size:12px;width:124px;
+  background:#fff}
 .card img{height:128px;max-width:100%;object-fit:contain;display:block;margin:0 auto}
-.card.right{border-color:#2e9e4f}.card.wrong{border-color:#d33}.card .d{font-weight:600;font-size:13px}
-.thumbs{display:flex;flex-wrap:wrap;gap:4px;margin:6px 0}.thumbs img{height:64px;cursor:pointer;border:2px solid transparent}
-.thumbs img:hover{border-color:#36c}label{margin-right:12px}input[type=number]{width:4em}
-.name{word-break:break-all}#query img,.cmp img{height:128px;display:block}
+.card.right{border-color:#2e9e4f}
+.card.wrong{border-color:#d33}
+.card .d{font-weight:600;font-size:13px}
+.thumbs{display:flex;flex-wrap:wrap;gap:4px;margin:6px 0}
+.thumbs img{height:64px;cursor:pointer;border:2px solid transparent}
+.thumbs img:hover{border-color:#36c}
+label{margin-right:12px}
+input[type=number]{width:4em}
+.name{word-break:break-all}
+#query img,.cmp img{height:128px;display:block}
 </style></head><body>
 <header><b>siamese_app</b> <span id="info">loading…</span></header>
-<nav><button id="tab-search" class="on">Search the gallery</button><button id="tab-compare">Compare two images</button></nav>
+<nav><button id="tab-search" class="on">Search the gallery</button>
+ <button id="tab-compare">Compare two images</button></nav>
 <section id="search">
  <div class="row">
-  <div><div class="drop" id="drop">Drop a query image here, or click to choose one<input type="file" id="file" accept="image/*" hidden></div>
-   <p><label>k <input type="number" id="k" min="1" max="100"></label><label><input type="checkbox" id="rerank"> re-ranking (k-reciprocal)</label></p></div>
+  <div><div class="drop" id="drop">Drop a query image here, or click to choose one
+    <input type="file" id="file" accept="image/*" hidden></div>
+   <p><label>k <input type="number" id="k" min="1" max="100"></label>
+    <label><input type="checkbox" id="rerank"> re-ranking (k-reciprocal)</label></p></div>
   <div id="query"></div>
  </div>
  <div id="message" role="status"></div>
  <div class="cards" id="results"></div>
  <details id="picker"><summary>…or pick a query from the gallery</summary>
-  <p><input id="filter" placeholder="filter by name"> <button id="prev">◀</button> <span id="range"></span> <button id="next">▶</button></p>
+  <p><input id="filter" placeholder="filter by name">
+   <button id="prev">◀</button> <span id="range"></span> <button id="next">▶</button></p>
   <div class="thumbs" id="thumbs"></div></details>
 </section>
 <section id="compare" hidden>
  <div class="row">
-  <div class="cmp"><div class="drop" id="drop-a">Image A: drop or click<input type="file" id="file-a" accept="image/*" hidden></div><div id="prev-a"></div></div>
-  <div class="cmp"><div class="drop" id="drop-b">Image B: drop or click<input type="file" id="file-b" accept="image/*" hidden></div><div id="prev-b"></div></div>
+  <div class="cmp"><div class="drop" id="drop-a">Image A: drop or click
+    <input type="file" id="file-a" accept="image/*" hidden></div><div id="prev-a"></div></div>
+  <div class="cmp"><div class="drop" id="drop-b">Image B: drop or click
+    <input type="file" id="file-b" accept="image/*" hidden></div><div id="prev-b"></div></div>
  </div>
  <div id="cmessage" role="status"></div>
 </section>
@@ -374,8 +395,10 @@ async function search(query, label) {
       const n = document.createElement('div'); n.className = 'name'; n.textContent = r.name; c.append(n);
       $('results').append(c);
     }
-    const marks = j.results.some(r => r.correct !== null) ? ' (green ✓: same label as the query, red ✗: another)' : '';
-    show($('message'), `${j.results.length} closest of ${info.images}${j.rerank ? ', re-ranked' : ''}, closest first${marks}; ${j.took_ms} ms`);
+    const marks = j.results.some(r => r.correct !== null)
+      ? ' (green ✓: same label as the query, red ✗: another)' : '';
+    show($('message'), `${j.results.length} closest of ${info.images}${j.rerank ? ', re-ranked' : ''}, `
+      + `closest first${marks}; ${j.took_ms} ms`);
   } catch (e) { show($('message'), e.message, true); }
 }
 function dropZone(zone, input, take) {
@@ -383,7 +406,10 @@ function dropZone(zone, input, take) {
   input.onchange = () => input.files[0] && take(input.files[0]);
   zone.ondragover = e => { e.preventDefault(); zone.classList.add('over'); };
   zone.ondragleave = () => zone.classList.remove('over');
-  zone.ondrop = e => { e.preventDefault(); zone.classList.remove('over'); e.dataTransfer.files[0] && take(e.dataTransfer.files[0]); };
+  zone.ondrop = e => {
+    e.preventDefault(); zone.classList.remove('over');
+    e.dataTransfer.files[0] && take(e.dataTransfer.files[0]);
+  };
 }
 async function thumbs() {
   const j = await call(`/api/gallery?start=${start}&count=${count}&filter=${encodeURIComponent($('filter').value)}`);
@@ -400,18 +426,22 @@ async function compare(side, f) {
   try {
     const j = await call('/api/compare', body);
     const verdict = j.threshold === null ? 'no match threshold is known for this model and gallery'
-      : j.match ? `under the match threshold ${fmt(j.threshold)}: a match` : `not under the match threshold ${fmt(j.threshold)}: no match`;
+      : j.match ? `under the match threshold ${fmt(j.threshold)}: a match`
+      : `not under the match threshold ${fmt(j.threshold)}: no match`;
     show($('cmessage'), `distance ${fmt(j.distance)}: ${verdict}`);
   } catch (e) { show($('cmessage'), e.message, true); }
 }
 function tab(which) {
-  for (const t of ['search', 'compare']) { $(t).hidden = t != which; $('tab-' + t).className = t == which ? 'on' : ''; }
+  for (const t of ['search', 'compare']) {
+    $(t).hidden = t != which; $('tab-' + t).className = t == which ? 'on' : '';
+  }
 }
 $('tab-search').onclick = () => tab('search'); $('tab-compare').onclick = () => tab('compare');
 dropZone($('drop'), $('file'), f => search(f, f.name));
 dropZone($('drop-a'), $('file-a'), f => compare('a', f)); dropZone($('drop-b'), $('file-b'), f => compare('b', f));
 $('filter').oninput = () => { start = 0; thumbs(); };
-$('next').onclick = () => { start += count; thumbs(); }; $('prev').onclick = () => { start = Math.max(0, start - count); thumbs(); };
+$('next').onclick = () => { start += count; thumbs(); };
+$('prev').onclick = () => { start = Math.max(0, start - count); thumbs(); };
 $('picker').ontoggle = () => $('picker').open && thumbs();
 call('/api/info').then(j => { info = j; $('k').value = j.k;
   const t = j.threshold === null ? 'no match threshold' : `match threshold ${fmt(j.threshold)}`;
