@@ -109,7 +109,7 @@ def load_gallery(model:str|Path=MARKET_MODEL, # A checkpoint (or ONNX file)
     folder = Path(folder or sample_dir()/'train')
     table, enc = gallery_table(folder), load_encoder(model, device)
     path = Path(encodings or cache_file(model, folder, table.name, cache_dir))
-    if not path.is_file(): encode_to_file(enc, table.name, folder, path)
+    if not path.is_file(): encode_to_file(enc, table.name, folder, path, device=device)
     names, emb = load_embeddings(path)
     emb = np.array(emb)  # held in memory (4 bytes × d per image): every query reads all of it
     _check_encodings(names, emb, table, enc, path, folder)
@@ -301,7 +301,6 @@ class _LimitBody:
         await JSONResponse({'detail': msg}, 413)(scope, receive, send)
 
 # %% ../nbs/08_app.ipynb #0e7923c0
-#| echo: false
 PAGE = r"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>siamese_app</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
