@@ -12,7 +12,7 @@ from .core import get_device, init_distributed, is_main_process
 from .data import sample_dir, identity_table, write_subset
 from .model import load_model, load_checkpoint, LITE0_IMAGENET, MARKET_MODEL
 from .encode import (list_images, save_embeddings, load_embeddings, encode_query, encode_images,
-                                  encodings_table, encode_to_file, ENC_FORMATS)
+                                  encodings_table, encode_to_file, ENC_FORMATS, skipped_file, check_same_encoder)
 from .search import (closest_imgs, search, faiss_index, faiss_search, save_index,
                                   load_index)
 from .plot import plot_closest_imgs, plot_losses
@@ -127,11 +127,11 @@ def _settings(a:argparse.Namespace) -> dict:
 def encode_parser() -> argparse.ArgumentParser:
     "`siamese_encode`'s arguments"
     p = argparse.ArgumentParser(prog='siamese_encode', description='Encode every image in a folder '
-                                'into embeddings (CSV: Anchor, then one column per dimension; '
+                                '(and its sub-folders) into embeddings (CSV: Anchor, then one column per dimension; '
                                 'or binary .npz).')
     p.add_argument('--model', required=True, help='checkpoint written by siamese_train, or an ONNX file '
                    'written by siamese_export (run by onnxruntime)')
-    p.add_argument('--images', required=True, help='folder of images')
+    p.add_argument('--images', required=True, help='folder of images, at any depth (e.g. one sub-folder per identity)')
     p.add_argument('--out', required=True, help='output file: .csv (the original table), .npz (binary) or .npy '
                    '(binary, memory-mapped when read: for galleries larger than memory; names in .names.txt beside)')
     p.add_argument('--piece-size', type=int, default=10_000, help='images encoded and saved at a time '
@@ -141,6 +141,8 @@ def encode_parser() -> argparse.ArgumentParser:
     p.add_argument('--device', help='cuda, mps or cpu (default: the best available)')
     p.add_argument('--workers', type=int,
                    help='DataLoader worker processes (default: 0 on a CPU, up to 8 on a GPU)')
+    p.add_argument('--skip-bad-images', action='store_true', help='leave out images that cannot be read (listed '
+                   'in OUT.skipped.txt) instead of stopping; a run after they are mended encodes only their pieces')
     p.add_argument('--index', help='also build a FAISS index of the embeddings '
                    'and save it to this file (e.g. gallery.faiss)')
     p.add_argument('--index-type', choices=['flat', 'ivf', 'ivfpq', 'hnsw'], default='flat',
@@ -172,10 +174,12 @@ def siamese_encode(argv=None):
         f"--out {a.out}: expected a file name ending in {' or '.join(ENC_FORMATS)}")
     device = init_distributed(a.device)  # under torchrun: this process's share of the pieces
     model = load_encoder(a.model, device)
-    names = list_images(a.images)
-    encode_to_file(model, names, a.images, a.out, a.piece_size, a.batch_size, device, a.workers)
+    names = list_images(a.images, recursive=True)
+    encode_to_file(model, names, a.images, a.out, a.piece_size, a.batch_size, device, a.workers, a.skip_bad_images)
     if not is_main_process(): return
-    print(f"{len(names)} images encoded into {a.out}")
+    left_out = skipped_file(a.out)
+    print(f"{len(names) - (len(left_out.read_text().splitlines()) if left_out.is_file() else 0)} images "
+          f"encoded into {a.out}")
     if a.index or a.neighbours: emb = load_embeddings(a.out)[1]
     if a.index:
         save_index(faiss_index(emb, a.index_type), a.index)
@@ -190,8 +194,9 @@ def search_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='siamese_search', description='Print the k gallery images '
                                 'closest to a query image, as "name distance" lines.')
     p.add_argument('--encodings', required=True,
-                   help='gallery encodings (.csv or .npz) written by siamese_encode')
-    p.add_argument('--model', required=True, help='the checkpoint (or ONNX file) that wrote them')
+                   help='gallery encodings (.csv, .npz or .npy) written by siamese_encode')
+    p.add_argument('--model', required=True, help='the checkpoint (or ONNX file) that wrote them: another model '
+                   'is refused, another precision (e.g. bf16 on a GPU, float32 on a CPU) warned about')
     p.add_argument('--query', required=True, help='query image')
     p.add_argument('--k', type=int, default=10)
     p.add_argument('--index', help='FAISS index of the same encodings (siamese_encode --index); '
@@ -214,7 +219,9 @@ def siamese_search(argv=None):
     a = search_parser().parse_args(argv)
     if a.rerank and a.index:
         raise ValueError("--rerank searches exactly, from the gallery's neighbours: leave out --index")
-    model, (names, emb) = load_encoder(a.model, get_device(a.device)), load_embeddings(a.encodings)
+    device = get_device(a.device)
+    model, (names, emb) = load_encoder(a.model, device), load_embeddings(a.encodings)
+    check_same_encoder(a.encodings, model, device)
     if emb.shape[1] != model.config.embed_size:
         raise ValueError(f"{a.encodings} holds {emb.shape[1]}-d embeddings but {a.model} makes "
                          f"{model.config.embed_size}-d ones")

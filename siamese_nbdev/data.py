@@ -387,15 +387,22 @@ IMG_EXTS = {'.jpg', '.jpeg', '.png', '.bmp', '.webp'}  # What counts as an image
 # %% ../nbs/00_data.ipynb #34244bf6
 def list_images(folder:str|Path, # A folder of images
                 empty_ok:bool=False, # Return `[]` for a folder without images, instead of raising
+                recursive:bool=False, # Also the images in its sub-folders, at any depth, as POSIX paths `a/b/x.jpg`
                ) -> list[str]:
-    "Sorted names of the image files directly in `folder`, hidden ones (e.g. macOS's `._x.jpg`) left out"
+    "Sorted names (relative paths) of the image files in `folder`, hidden files and folders (e.g. `._x.jpg`) left out"
     folder = Path(folder)
     if not folder.is_dir(): raise FileNotFoundError(f"Image directory {folder} does not exist")
-    names = sorted(p.name for p in folder.iterdir()
-                   if p.suffix.lower() in IMG_EXTS and not p.name.startswith('.') and p.is_file())
+    files = _walk(folder) if recursive else (p for p in folder.iterdir() if not p.name.startswith('.'))
+    names = sorted(p.relative_to(folder).as_posix() for p in files if p.suffix.lower() in IMG_EXTS and p.is_file())
     if not names and not empty_ok: raise ValueError(f"No images ({', '.join(sorted(IMG_EXTS))}) "
-                                                    f"in {folder}")
+                                                    f"in {folder}{' or its sub-folders' * recursive}")
     return names
+
+def _walk(folder:Path):
+    "Every file under `folder` that is not hidden and not in a hidden folder"
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith('.')]
+        yield from (Path(root)/f for f in files if not f.startswith('.'))
 
 # %% ../nbs/00_data.ipynb #a1d609aa
 def identity_table(folder:str|Path, # Images with Market-1501 names, or one sub-folder of images per identity

@@ -4,17 +4,20 @@
 
 # %% ../nbs/03_encode.ipynb #b5436997
 from __future__ import annotations
-import contextlib, hashlib, json, os, shutil
+import contextlib, hashlib, json, os, shutil, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from torch.utils.data import DataLoader
-from .core import get_device, atomic_save, progress, rank_and_world, wait_for_all
-from .data import ImageDataset, list_images
-from .model import APN_Model
+from .core import (get_device, atomic_save, progress, rank_and_world, wait_for_all,
+                                sum_over_processes)
+from .data import ImageDataset, ImageReadError, list_images, scan_images
+from .model import APN_Model, weights_hash
 
 # %% auto #0
 __all__ = ['ENC_FORMATS', 'default_workers', 'default_batch_size', 'encode_images', 'encodings_table', 'get_encoding_csv',
-           'encode_query', 'names_file', 'save_embeddings', 'load_embeddings', 'encode_to_file', 'list_images']
+           'encode_query', 'names_file', 'record_file', 'check_utf8', 'save_embeddings', 'load_embeddings',
+           'encoding_precision', 'encoding_record', 'load_record', 'check_same_encoder', 'encode_to_file',
+           'skipped_file', 'list_images']
 
 # %% ../nbs/03_encode.ipynb #785a2265
 _all_ = ['list_images']  # data's, importable from here: `from siamese_nbdev.encode import list_images`
@@ -66,10 +69,14 @@ def _loader(cfg, img_names, data_dir, device:torch.device, batch_size, num_worke
                       prefetch_factor=4 if num_workers else None)
 
 def _autocast(device:torch.device):
-    "bf16 (else fp16) autocast on CUDA, bf16 on a CPU; nothing elsewhere"
-    if device.type == 'cuda':
-        return torch.autocast('cuda', dtype=torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
-    return torch.autocast('cpu', dtype=torch.bfloat16) if device.type == 'cpu' else contextlib.nullcontext()
+    "Autocast to `_fast_dtype(device)`, or nothing where there is none"
+    dtype = _fast_dtype(device)
+    return torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext()
+
+def _fast_dtype(device:torch.device) -> torch.dtype|None:
+    "The autocast type of `fast` encoding: bf16 (else fp16) on CUDA, bf16 on a CPU; none elsewhere"
+    if device.type == 'cuda': return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16 if device.type == 'cpu' else None
 
 # %% ../nbs/03_encode.ipynb #08f0cfa1
 def encodings_table(names, # Image names, one per row of `emb`
@@ -118,19 +125,47 @@ def names_file(path:str|Path, # A `.npy` encodings file
     "The file of image names beside a `.npy` encodings file, one per line: `gallery.npy` → `gallery.names.txt`"
     return Path(path).with_suffix('.names.txt')
 
+# %% ../nbs/03_encode.ipynb #e2e9b1de
+def record_file(path:str|Path, # A `.csv` or `.npy` encodings file
+               ) -> Path:
+    "The JSON file beside a `.csv` or `.npy` encodings file that records how it was made: `gallery.csv.json`"
+    return Path(path).with_name(Path(path).name + '.json')
+
+# %% ../nbs/03_encode.ipynb #5c12b036
+def check_utf8(names, # Image names
+               where:str='', # Where they are, for the message, e.g. ' in gallery/'
+              ):
+    "Refuse a name that is not valid UTF-8 (undecodable bytes of a file name), naming it and its bytes"
+    try: '\n'.join(names).encode('utf-8')
+    except UnicodeEncodeError:
+        for n in names:
+            if not _is_utf8(n): raise ValueError(
+                f"Image name {str(n)!r}{where} is not valid UTF-8 (its bytes: {os.fsencode(n)!r}): "
+                "encodings files store names as UTF-8 text; rename the file") from None
+
+def _is_utf8(name:str) -> bool:
+    try: name.encode('utf-8'); return True
+    except UnicodeEncodeError: return False
+
 # %% ../nbs/03_encode.ipynb #ae39b5c7
 def save_embeddings(names, # Image names (n,)
                     emb:np.ndarray, # Their embeddings (n, d); a memory-mapped array is copied a block at a time
                     path:str|Path, # `.csv` (the original's table), `.npz` (binary) or `.npy` (binary, memory-mappable)
+                    record:dict|None=None, # How they were made (`encoding_record`): in the `.npz`, else in `record_file(path)`
                    ):
     "Write names and embeddings as an encodings file, the format chosen by `path`'s extension, atomically"
     path, names = Path(path), np.asarray(names, dtype=str)
     fmt = _enc_format(path)
+    check_utf8(names)
     if not isinstance(emb, np.ndarray): emb = np.asarray(emb, dtype=np.float32)  # e.g. a table's columns
     if len(names) != len(emb): raise ValueError(f"{len(names)} names for {len(emb)} embeddings")
+    record_file(path).unlink(missing_ok=True)  # never beside data it does not describe
+    rec = {} if record is None else {'record': np.array(json.dumps(record))}
     if fmt == '.csv': atomic_save(encodings_table(names, emb), path, write=lambda df, f: df.to_csv(f, index=False))
-    elif fmt == '.npz': atomic_save(emb, path, write=lambda e, f: np.savez(f, names=names, embeddings=e))
+    elif fmt == '.npz': atomic_save(emb, path, write=lambda e, f: np.savez(f, names=names, embeddings=e, **rec))
     else: _save_npy(names, emb, path)
+    if record is not None and fmt != '.npz':
+        atomic_save(record, record_file(path), write=lambda r, f: f.write(json.dumps(r).encode()))
 
 def _save_npy(names:np.ndarray, emb:np.ndarray, path:Path):
     "The embeddings as a `.npy` array, the names one per line in `names_file(path)`"
@@ -191,46 +226,124 @@ def _load_npy(path:Path) -> tuple[np.ndarray, np.ndarray]:
         if not np.isfinite(emb[s:s+65536]).all(): raise ValueError(f"{path} has non-finite embedding values")
     return names, emb
 
+# %% ../nbs/03_encode.ipynb #f1f7f54d
+def encoding_precision(model, # The embedding model, or an exported one (`OnnxEncoder`: float32)
+                       device:str|torch.device|None=None, # Where it runs; default: `get_device()`
+                       fast:bool|None=None, # As for `encode_images`; default: on CUDA only
+                      ) -> str:
+    "The precision `encode_images` computes in: 'bfloat16' or 'float16' under autocast, else 'float32'"
+    device = get_device(device)
+    fast = device.type == 'cuda' if fast is None else fast
+    dtype = _fast_dtype(device) if fast and isinstance(model, torch.nn.Module) else None
+    return str(dtype or torch.float32).removeprefix('torch.')
+
+# %% ../nbs/03_encode.ipynb #d8702b95
+def encoding_record(model, # The embedding model, or an exported one (`OnnxEncoder`)
+                    device:str|torch.device|None=None, # Where it runs; default: `get_device()`
+                    fast:bool|None=None, # As for `encode_images`; default: on CUDA only
+                   ) -> dict:
+    "How `encode_images(model, ..., device, fast=fast)` encodes: the weights' hash, the precision, the config"
+    rec = dict(weights=weights_hash(model) if isinstance(model, torch.nn.Module) else model.weights_hash,
+               precision=encoding_precision(model, device, fast), config=model.config.as_dict())
+    return json.loads(json.dumps(rec))  # plain JSON values, as read back
+
+# %% ../nbs/03_encode.ipynb #3d242f79
+def load_record(path:str|Path, # An encodings file
+               ) -> dict|None:
+    "How the encodings in `path` were made (`encoding_record`), or None if it was written without a record"
+    path = Path(path)
+    try:
+        if _enc_format(path) != '.npz':
+            return json.loads(record_file(path).read_text()) if record_file(path).is_file() else None
+        with np.load(path, allow_pickle=False) as z: return json.loads(str(z['record'])) if 'record' in z else None
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{path}: cannot read how it was encoded ({e})") from None
+
+# %% ../nbs/03_encode.ipynb #2ad1e802
+def check_same_encoder(path:str|Path, # A gallery's encodings file
+                       model, # The model that encodes the queries (or an `OnnxEncoder`)
+                       device:str|torch.device|None=None, # Where it runs; default: `get_device()`
+                       fast:bool|None=None, # As for `encode_images`; default: on CUDA only
+                      ):
+    "Refuse a gallery encoded by other weights or config than `model`'s; warn if its precision differs or is unknown"
+    then, now = load_record(path), encoding_record(model, device, fast)
+    if then is None: return warnings.warn(f"{path} records neither the model nor the precision that encoded it "
+                                          "(written without a record): cannot check that it fits the model")
+    if then['weights'] != now['weights'] or then['config'] != now['config']:
+        other = [k for k in now['config'] if then['config'].get(k) != now['config'][k]]
+        raise ValueError(f"{path} was encoded by another model: weights {then['weights']}"
+                         f"{', config ' + str({k: then['config'].get(k) for k in other}) if other else ''}; "
+                         f"this model has weights {now['weights']}"
+                         f"{', config ' + str({k: now['config'][k] for k in other}) if other else ''}. "
+                         "Encode the gallery with this model, or search with the one that encoded it")
+    if then['precision'] != now['precision']: warnings.warn(
+        f"{path} was encoded in {then['precision']}, queries are encoded in {now['precision']}: "
+        "distances shift slightly; encode both in the same precision for exact distances")
+
 # %% ../nbs/03_encode.ipynb #8e6463da
 def encode_to_file(model:APN_Model, # The embedding model, or an exported one (`OnnxEncoder`)
                    img_names, # Image file names, relative to `data_dir`
                    data_dir:str|Path, # Folder holding the images
                    path:str|Path, # The encodings file to write: `.npy` (memory-mappable), `.npz` or `.csv`
-                   piece_size:int=10_000, # Images per piece: memory holds one piece's embeddings
+                   piece_size:int=10_000, # Images per piece (at most): memory holds one piece's embeddings
                    batch_size:int|None=None, # Images per forward pass; default: `default_batch_size(device)`
                    device:str|torch.device|None=None, # Default: `get_device()`
                    num_workers:int|None=None, # DataLoader workers decoding images; default: `default_workers(device)`
+                   skip_bad:bool=False, # Leave out unreadable images (listed in `skipped_file(path)`) instead of stopping
+                   fast:bool|None=None, # Mixed precision, as for `encode_images`; default: on CUDA only
                   ) -> Path:
     "Encode the images into `path` a piece at a time: bounded memory, resumable, shared among `torchrun` processes"
-    path, names = Path(path), [str(n) for n in img_names]
+    path, names, data_dir = Path(path), [str(n) for n in img_names], Path(data_dir)
     _enc_format(path)
+    if not skip_bad: check_utf8(names, f' in {data_dir}')
     rank, world = rank_and_world()
-    parts = _open_pieces(_pieces_dir(path), _manifest(model, names, piece_size), rank)
-    pieces = [parts/f'{i:06d}.npy' for i in range(-(-len(names) // piece_size))]
-    done = sum(p.is_file() for p in pieces)
+    record = encoding_record(model, device, fast)
+    parts = _open_pieces(_pieces_dir(path), _manifest(record, names, data_dir), rank)
+    pieces = [(parts/f'{s:010d}-{e:010d}.npz', names[s:e]) for s, e in _plan_pieces(len(names), piece_size, world)]
+    mine = [(f, ns) for f, ns in pieces[rank::world] if not _reusable(f, ns, data_dir)]
+    done = len(pieces) - int(sum_over_processes(len(mine))[0])
     if rank == 0 and done: print(f"continuing: {done} of {len(pieces)} pieces already encoded in {parts}")
-    for i in range(rank, len(pieces), world):
-        if pieces[i].is_file(): continue
-        emb = encode_images(model, names[i*piece_size:(i+1)*piece_size], data_dir, batch_size, device, num_workers)
-        atomic_save(emb, pieces[i], write=lambda e, f: np.save(f, e))
+    for f, ns in mine: _encode_piece(model, ns, data_dir, f, skip_bad, batch_size, device, num_workers, fast)
+    if world > 1: print(f"process {rank} of {world}: encoded {sum(len(ns) for _, ns in mine)} images")
     wait_for_all()
-    if rank == 0: _join_pieces(parts, pieces, names, model.config.embed_size, path)
+    if rank == 0: _join_pieces(parts, [f for f, _ in pieces], names, path, record)
     wait_for_all()
     return path
 
 # %% ../nbs/03_encode.ipynb #39dd4ce2
 def _pieces_dir(path:Path) -> Path: return path.with_name(path.name + '.parts')
 
-def _manifest(model, names:list, piece_size:int) -> dict:
-    "What a pieces folder is for: the images (their number and a hash of their names), the piece size, the config"
-    return dict(images=len(names), names=hashlib.sha256('\n'.join(names).encode()).hexdigest(),
-                piece_size=piece_size, config=json.loads(json.dumps(model.config.as_dict())))
+def _plan_pieces(n:int, piece_size:int, world:int) -> list[tuple[int, int]]:
+    "(start, stop) of each piece: at most `piece_size` images, and at most n/world so every process has one"
+    size = max(1, min(piece_size, -(-n // world)))
+    return [(s, min(s + size, n)) for s in range(0, n, size)]
+
+def _manifest(record:dict, names:list, data_dir:Path) -> dict:
+    "What a pieces folder is for: the image folder and names, the model (weights hash, config) and precision"
+    return dict(folder=str(data_dir.resolve()), images=len(names), names=_hash(names), **record)
+
+def _hash(lines:list) -> str:
+    return hashlib.sha256('\n'.join(map(str, lines)).encode('utf-8', 'surrogateescape')).hexdigest()
+
+def _stats(names:list, data_dir:Path) -> str:
+    "A hash of the images' sizes and modification times: it changes when an image is replaced"
+    def stat(n):
+        try: s = os.stat(data_dir/n); return f'{n} {s.st_size} {s.st_mtime_ns}'
+        except OSError: return f'{n} missing'
+    return _hash(map(stat, names))
+
+# %% ../nbs/03_encode.ipynb #8aba7589
+_WHAT = dict(folder='the image folder', images='the number of images', names='the image names',
+             weights="the model's weights", config="the model's config", precision='the precision')
 
 def _claim_pieces(parts:Path, manifest:dict):
-    "Make `parts` for this run, or check that it already belongs to the same run"
+    "Make `parts` for this run, or check that it already belongs to the same run, saying what changed if not"
     if (parts/'manifest.json').is_file():
-        if json.loads((parts/'manifest.json').read_text()) != manifest: raise ValueError(
-            f"{parts} holds pieces of another encoding (other images, model or piece size): delete it to start over")
+        old = json.loads((parts/'manifest.json').read_text())
+        changed = [f"{_WHAT.get(k, k)} ({old.get(k)} then, {manifest.get(k)} now)" if k not in ('names', 'config')
+                   else _WHAT[k] for k in sorted(old.keys() | manifest.keys()) if old.get(k) != manifest.get(k)]
+        if changed: raise ValueError(f"{parts} holds pieces of another encoding: {'; '.join(changed)}. "
+                                     "Delete it to start over")
     else:
         parts.mkdir(parents=True, exist_ok=True)
         atomic_save(manifest, parts/'manifest.json', write=lambda m, f: f.write(json.dumps(m).encode()))
@@ -242,16 +355,60 @@ def _open_pieces(parts:Path, manifest:dict, rank:int) -> Path:
     if rank: _claim_pieces(parts, manifest)
     return parts
 
-# %% ../nbs/03_encode.ipynb #8aba7589
-def _join_pieces(parts:Path, pieces:list, names:list, d:int, path:Path):
-    "Join the pieces, in order, a piece at a time, into the encodings file `path`; remove their folder"
-    joined = np.lib.format.open_memmap(parts/'joined.npy', 'w+', np.float32, (len(names), d))
+# %% ../nbs/03_encode.ipynb #3120c585
+def _reusable(file:Path, names:list, data_dir:Path) -> bool:
+    "A saved piece is kept if its images are as they were when it was encoded, and none was left out"
+    if not file.is_file(): return False
+    with np.load(file, allow_pickle=False) as z: return str(z['stats']) == _stats(names, data_dir) and z['kept'].all()
+
+def _encode_piece(model, names:list, data_dir:Path, file:Path, skip_bad:bool, *args):
+    "Encode `names` into the piece `file`; with `skip_bad`, the unreadable ones left out, and why"
+    stats = _stats(names, data_dir)  # before reading: an image replaced meanwhile is encoded again next time
+    bad = _unreadable(names, data_dir) if skip_bad else {}
+    kept = np.array([n not in bad for n in names], dtype=bool)
+    emb = encode_images(model, [n for n, k in zip(names, kept) if k], data_dir, *args)
+    atomic_save(emb, file, write=lambda e, f: np.savez(f, embeddings=e, kept=kept, stats=np.array(stats),
+                                                       skipped=np.array(json.dumps(bad))))
+
+def _unreadable(names:list, data_dir:Path) -> dict[str, str]:
+    "`{name: reason}` for each image that cannot be read (`scan_images`) or named in an encodings file"
+    bad = {n: f"{n!r} is not a valid UTF-8 name (its bytes: {os.fsencode(n)!r})" for n in names if not _is_utf8(n)}
+    return bad | scan_images([n for n in names if n not in bad], data_dir)
+
+# %% ../nbs/03_encode.ipynb #389b3b94
+def _join_pieces(parts:Path, pieces:list, names:list, path:Path, record:dict):
+    "Join the pieces, in order, a piece at a time, into `path`; list what was left out; remove the folder if nothing was"
+    kept, skipped = [], {}
+    for p in pieces:
+        with np.load(p, allow_pickle=False) as z: kept.append(z['kept']); skipped |= json.loads(str(z['skipped']))
+    kept = np.concatenate(kept) if kept else np.zeros(0, bool)
+    if names and not kept.any(): raise ImageReadError(
+        f"None of the {len(names)} images can be read, e.g. {next(iter(skipped.values()))}")
+    joined = np.lib.format.open_memmap(parts/'joined.npy', 'w+', np.float32, (int(kept.sum()), record['config']['embed_size']))
     s = 0
     for p in pieces:
-        emb = np.load(p)
+        with np.load(p, allow_pickle=False) as z: emb = z['embeddings']
         joined[s:s+len(emb)] = emb
         s += len(emb)
     joined.flush()
-    save_embeddings(names, joined, path)
+    save_embeddings([n for n, k in zip(names, kept) if k], joined, path, record)
     del joined
-    shutil.rmtree(parts)
+    _list_skipped(skipped, path, parts)
+
+# %% ../nbs/03_encode.ipynb #dd9a76c1
+def skipped_file(path:str|Path, # An encodings file written by `encode_to_file(..., skip_bad=True)`
+                ) -> Path:
+    "The list of the images left out of an encodings file, one `name<TAB>reason` a line: `gallery.npy.skipped.txt`"
+    return Path(path).with_name(Path(path).name + '.skipped.txt')
+
+def _list_skipped(skipped:dict, path:Path, parts:Path):
+    "Write and print the images left out, keeping the pieces for a run after they are mended; else clean up"
+    if not skipped:
+        skipped_file(path).unlink(missing_ok=True)
+        return shutil.rmtree(parts)
+    (parts/'joined.npy').unlink()
+    text = ''.join(f'{n}\t{r}\n' for n, r in skipped.items())
+    atomic_save(text, skipped_file(path), write=lambda t, f: f.write(t.encode('utf-8', 'backslashreplace')))
+    shown = ''.join(f'\n  {r}' for r in list(skipped.values())[:5]).encode('utf-8', 'backslashreplace').decode()
+    print(f"{len(skipped)} image(s) left out, listed in {skipped_file(path)}:{shown}\n"
+          f"Once they are mended, run again: only the pieces that hold them are encoded again ({parts} is kept)")

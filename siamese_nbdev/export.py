@@ -4,19 +4,19 @@
 
 # %% ../nbs/03a_export.ipynb #7eb67c68
 from __future__ import annotations
-import json, os
+import hashlib, json, os
 from pathlib import Path
 import numpy as np, torch
 from torch import nn
 from .core import atomic_save
-from .model import APN_Model, ModelConfig, load_model
+from .model import APN_Model, ModelConfig, load_model, weights_hash
 
 # %% auto #0
 __all__ = ['PIXELS', 'PixelsToEmbedding', 'export_onnx', 'OnnxEncoder', 'load_encoder']
 
 # %% ../nbs/03a_export.ipynb #de47b638
 class PixelsToEmbedding(nn.Module):
-    "`model` with its input preparation inside: uint8 RGB pixels (B, H, W, 3) → embeddings (B, embed_size)"
+    "`model` with its input preparation inside: uint8 RGB pixels (B, H, W, 3), any H and W → embeddings (B, embed_size)"
     def __init__(self, model:APN_Model, # The embedding model, in eval mode
                 ):
         super().__init__()
@@ -24,10 +24,14 @@ class PixelsToEmbedding(nn.Module):
         mean, std = torch.tensor(model.config.mean), torch.tensor(model.config.std)
         self.register_buffer('scale', (1 / (255 * std)).view(1, 3, 1, 1))  # (x / 255 − mean) / std, as x·scale + shift
         self.register_buffer('shift', (-mean / std).view(1, 3, 1, 1))
-    def forward(self, pixels): return self.model(pixels.permute(0, 3, 1, 2).float() * self.scale + self.shift)
+    def forward(self, pixels):
+        x = nn.functional.interpolate(pixels.permute(0, 3, 1, 2).float(), size=self.model.config.img_size,
+                                      mode='bilinear', antialias=True, align_corners=False)
+        return self.model(x.round().clamp(0, 255) * self.scale + self.shift)
 
 # %% ../nbs/03a_export.ipynb #a38eecb2
-PIXELS = 'uint8 RGB (batch, height, width, 3), resized to the config\'s img_size'  # what the graph takes
+PIXELS = ("uint8 RGB (batch, height, width, 3), any height and width: resized inside to the config's img_size "
+          "(bilinear, antialiased); for PyTorch's embeddings exactly, resize with PIL's bilinear first")  # the input
 
 # %% ../nbs/03a_export.ipynb #fbb06581
 def export_onnx(model:APN_Model, # The embedding model; its config says how images are prepared
@@ -38,20 +42,22 @@ def export_onnx(model:APN_Model, # The embedding model; its config says how imag
     onnx, path = _onnx_packages(), Path(path)
     if path.suffix.lower() != '.onnx': raise ValueError(f"{path}: an ONNX file name must end in .onnx")
     proto = _onnx_program(model, opset).model_proto
-    meta = {'siamese_nbdev.config': json.dumps(model.config.as_dict()), 'siamese_nbdev.input': PIXELS}
+    meta = {'siamese_nbdev.config': json.dumps(model.config.as_dict()), 'siamese_nbdev.input': PIXELS,
+            'siamese_nbdev.weights': weights_hash(model)}
     for k, v in meta.items(): proto.metadata_props.add(key=k, value=v)
     onnx.checker.check_model(proto)
     atomic_save(proto, path, write=lambda p, f: f.write(p.SerializeToString()))
     return path
 
 def _onnx_program(model:APN_Model, opset:int):
-    "`PixelsToEmbedding(model)` traced by `torch.onnx.export`, the batch dimension free; `model`'s mode is kept"
+    "`PixelsToEmbedding(model)` traced by `torch.onnx.export`, batch, height and width free; `model`'s mode is kept"
     h, w = model.config.img_size
     was_training = model.training
-    try: return torch.onnx.export(PixelsToEmbedding(model).eval(), (torch.zeros(2, h, w, 3, dtype=torch.uint8),),
+    free = {0: torch.export.Dim('batch', min=1), 1: torch.export.Dim('height', min=2),
+            2: torch.export.Dim('width', min=2)}
+    try: return torch.onnx.export(PixelsToEmbedding(model).eval(), (torch.zeros(2, h + 1, w + 1, 3, dtype=torch.uint8),),
                                   input_names=['pixels'], output_names=['embedding'], opset_version=opset,
-                                  dynamic_shapes=({0: torch.export.Dim('batch', min=1)},), dynamo=True,
-                                  verbose=False)
+                                  dynamic_shapes=(free,), dynamo=True, verbose=False)
     finally: model.train(was_training)
 
 def _onnx_packages():
@@ -72,11 +78,16 @@ class OnnxEncoder:
         if 'siamese_nbdev.config' not in meta: raise ValueError(
             f"{path} was not written by export_onnx: it has no siamese_nbdev.config metadata")
         self.config = ModelConfig(**json.loads(meta['siamese_nbdev.config']))  # as in the checkpoint
+        self.weights_hash = meta.get('siamese_nbdev.weights') or _file_hash(self.path)
     def __call__(self, pixels:np.ndarray, # uint8 RGB (B, H, W, 3)
                 ) -> np.ndarray:
         "Embeddings (B, embed_size), float32"
         return self.session.run(['embedding'], {'pixels': np.ascontiguousarray(pixels, dtype=np.uint8)})[0]
     def __repr__(self): return f"OnnxEncoder({self.path.name!r}, {self.config.backbone}, {self.config.img_size})"
+
+def _file_hash(path:Path) -> str:
+    "For a file exported without its weights' hash: the hash of its bytes, marked as such"
+    return 'onnx-' + hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 def _ort_session(path:Path, threads:int|None):
     "An ONNX Runtime session on the CPU for the file at `path`, every graph optimisation on"

@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_model.ipynb #7caa077e
 from __future__ import annotations
-import os, tempfile
+import hashlib, os, tempfile
 from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 import torch, timm
@@ -17,7 +17,7 @@ from .data import normalization_for
 # %% auto #0
 __all__ = ['LITE0_IMAGENET', 'MARKET_MODEL', 'PretrainedWeightsError', 'create_backbone', 'read_state_dict',
            'lite0_imagenet_weights', 'weights_normalization', 'remove_last_downsampling', 'freeze_early_layers',
-           'ModelConfig', 'APN_Model', 'save_checkpoint', 'load_checkpoint', 'load_model']
+           'ModelConfig', 'APN_Model', 'save_checkpoint', 'load_checkpoint', 'load_model', 'weights_hash']
 
 # %% ../nbs/01_model.ipynb #9242ecf3
 class PretrainedWeightsError(RuntimeError):
@@ -245,6 +245,17 @@ def load_model(path:str|Path, # A checkpoint written by `save_checkpoint`
     model = APN_Model(**replace(ModelConfig(**ckpt['config']), **changes).as_dict())
     model.load_state_dict(ckpt['state_dict'])
     return model.to(device).eval()
+
+# %% ../nbs/01_model.ipynb #586c154b
+def weights_hash(model:nn.Module, # Any PyTorch model, e.g. an `APN_Model`
+                ) -> str:
+    "A short hex digest of `model`'s state dict: the same weights give the same hash, on any device or layout"
+    h = hashlib.sha256()
+    for k, v in model.state_dict().items():
+        v = v.detach().to('cpu', memory_format=torch.contiguous_format).reshape(-1)
+        h.update(f'{k} {v.dtype} {v.numel()}\n'.encode())
+        h.update(v.view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()[:16]
 
 # %% ../nbs/01_model.ipynb #6ddbe356
 MARKET_MODEL = Path(siamese_nbdev.__file__).parent/'weights'/'market_lite0.pt'  # Shipped re-id model, for `load_model`
