@@ -19,6 +19,7 @@ __all__ = ['LABELS_FILE', 'read_one_shot_runs', 'one_shot_costs', 'nearest_picks
 # %% ../nbs/05c_oneshot.ipynb #fc8502bb
 LABELS_FILE = 'class_labels.txt'  # In each run's folder: lines 'TEST_IMAGE TRAINING_IMAGE', paths relative to the runs
 
+# %% ../nbs/05c_oneshot.ipynb #fee12552
 def read_one_shot_runs(runs_dir:str|Path, # The runs: one sub-folder per run, each with its `class_labels.txt`
                       ) -> pd.DataFrame:
     "One row per trial: its `run`, `test` image, the run's `train` images (sorted, a tuple) and the `answer` among them"
@@ -28,7 +29,7 @@ def read_one_shot_runs(runs_dir:str|Path, # The runs: one sub-folder per run, ea
     if not runs: raise FileNotFoundError(f"{runs_dir} holds no run folders (run01, run02, ...)")
     return pd.concat([_read_run(runs_dir, run) for run in runs], ignore_index=True)
 
-# %% ../nbs/05c_oneshot.ipynb #fee12552
+# %% ../nbs/05c_oneshot.ipynb #edb490c4
 def _read_run(runs_dir:Path, run:str) -> pd.DataFrame:
     "The trials of one run, from its labels file, checked"
     src = runs_dir/run/LABELS_FILE
@@ -56,7 +57,7 @@ def _check_run(test:list, answer:list, runs_dir:Path, src:Path):
     if test != sorted(test): raise ValueError(f"{src}: the lines must be in the order of their test images' names, "
                                               "as the dataset's scorer pairs them")
 
-# %% ../nbs/05c_oneshot.ipynb #e47d1455
+# %% ../nbs/05c_oneshot.ipynb #2ed510de
 def one_shot_costs(trials:pd.DataFrame, # From `read_one_shot_runs`
                    cost, # (test image names, training image names) → their (test, training) cost matrix
                   ) -> dict[str, np.ndarray]:
@@ -69,7 +70,7 @@ def one_shot_costs(trials:pd.DataFrame, # From `read_one_shot_runs`
             f"{run}: costs of shape {costs[run].shape} for {len(test)} test and {len(train)} training images")
     return costs
 
-# %% ../nbs/05c_oneshot.ipynb #2ed510de
+# %% ../nbs/05c_oneshot.ipynb #b21d1cbb
 def nearest_picks(trials:pd.DataFrame, # From `read_one_shot_runs`
                   costs:dict, # From `one_shot_costs`: each run's (test, training) costs
                  ) -> np.ndarray:
@@ -79,7 +80,7 @@ def nearest_picks(trials:pd.DataFrame, # From `read_one_shot_runs`
         picks[rows] = np.asarray(trials.train.iloc[rows[0]], dtype=object)[costs[run].argmin(1)]
     return picks
 
-# %% ../nbs/05c_oneshot.ipynb #5de12972
+# %% ../nbs/05c_oneshot.ipynb #6f53d8dc
 def one_shot_accuracy(trials:pd.DataFrame, # From `read_one_shot_runs`
                       picks, # The training image picked by each trial, in the table's order
                       n_boot:int=2000, # Bootstrap resamples of the runs, for the interval
@@ -97,14 +98,14 @@ def one_shot_accuracy(trials:pd.DataFrame, # From `read_one_shot_runs`
             'error_per_run': 100 * (1 - per_trial.groupby('pid').ap.mean()).rename_axis('run').rename('error'),
             'trials': len(trials), 'runs': trials.run.nunique(), 'picks': trials.assign(pick=picks, right=right)}
 
-# %% ../nbs/05c_oneshot.ipynb #6f53d8dc
+# %% ../nbs/05c_oneshot.ipynb #7b474044
 def format_one_shot(result:dict, # From `one_shot_accuracy`, `evaluate_one_shot` or `mhd_one_shot`
                    ) -> str:
     "The accuracy and its interval on one line: `accuracy=0.512 (95 % interval 0.449–0.577)`"
     lo, hi = result['interval']
     return f"accuracy={result['accuracy']:.3f} (95 % interval {lo:.3f}–{hi:.3f})"
 
-# %% ../nbs/05c_oneshot.ipynb #37b68654
+# %% ../nbs/05c_oneshot.ipynb #3cc90003
 def evaluate_one_shot(model:APN_Model, # The embedding model (or an exported one, `OnnxEncoder`)
                       runs_dir:str|Path, # The runs (see `read_one_shot_runs`)
                       batch_size:int|None=None, # Images per forward pass; default: `default_batch_size(device)`
@@ -122,7 +123,7 @@ def evaluate_one_shot(model:APN_Model, # The embedding model (or an exported one
                                                                           emb[names.get_indexer(train)]))
     return {**one_shot_accuracy(trials, nearest_picks(trials, costs), n_boot, seed), 'costs': costs}
 
-# %% ../nbs/05c_oneshot.ipynb #9d0fbbbe
+# %% ../nbs/05c_oneshot.ipynb #187d9bd9
 def inked_points(path:str|Path, # An image: black ink on white, as Omniglot's
                 ) -> np.ndarray:
     "(row, column) of the image's black pixels, centred on their mean: (n, 2) float64, as the dataset's scorer reads it"
@@ -131,14 +132,14 @@ def inked_points(path:str|Path, # An image: black ink on white, as Omniglot's
     if not len(points): raise ValueError(f"{path} has no black pixels: nothing to compare")
     return points - points.mean(0)
 
-# %% ../nbs/05c_oneshot.ipynb #187d9bd9
+# %% ../nbs/05c_oneshot.ipynb #9ffdaa2b
 def modified_hausdorff_distance(a:np.ndarray, # Points (n, 2), e.g. from `inked_points`
                                 b:np.ndarray, # Points (m, 2)
                                ) -> float:
     "The larger of the mean distance from each point of `a` to its nearest in `b` and from each of `b` to `a`"
     return float(mhd_to_each(a, [b])[0])
 
-# %% ../nbs/05c_oneshot.ipynb #659f5999
+# %% ../nbs/05c_oneshot.ipynb #884e625a
 def mhd_to_each(a:np.ndarray, # Points (n, 2)
                 bs:list, # Point sets to compare `a` with, each (m_i, 2)
                 block:int=128, # Rows of `a` at a time: memory is about 16 × block × Σ m_i bytes
@@ -159,7 +160,7 @@ def _squared_distances(a:np.ndarray, b:np.ndarray) -> np.ndarray:
     e = np.subtract.outer(a[:, 1], b[:, 1]); e *= e
     return np.add(d, e, out=d)
 
-# %% ../nbs/05c_oneshot.ipynb #e9d7a58a
+# %% ../nbs/05c_oneshot.ipynb #cadf6533
 def mhd_one_shot(runs_dir:str|Path, # The runs (see `read_one_shot_runs`)
                  n_boot:int=2000, # Bootstrap resamples of the runs, for the interval
                  seed:int=0, # Seed of the resamples
