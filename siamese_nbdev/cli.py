@@ -253,15 +253,21 @@ def _index_search(a:argparse.Namespace, q, names, emb) -> tuple:
     return dist, idx
 
 # %% ../nbs/07_cli.ipynb #f7c9a58c
+from .oneshot import evaluate_one_shot, format_one_shot
+
 def evaluate_parser() -> argparse.ArgumentParser:
     "`siamese_evaluate`'s arguments"
     p = argparse.ArgumentParser(prog='siamese_evaluate', description='Score a checkpoint by '
                                 'retrieval on the identities in a folder: CMC rank-1/5/10, mAP and mINP '
                                 '(Market-1501 protocol), printed as '
-                                '"rank1=... rank5=... rank10=... mAP=... mINP=...".')
+                                '"rank1=... rank5=... rank10=... mAP=... mINP=..."; or, with --one-shot, '
+                                'by its accuracy on one-shot trials, printed as '
+                                '"accuracy=... (95 % interval ...)".')
     p.add_argument('--model', required=True, help='checkpoint written by siamese_train')
-    p.add_argument('--images', required=True,
-                   help='folder of Market-1501 named images, or of one sub-folder per identity')
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument('--images', help='folder of Market-1501 named images, or of one sub-folder per identity')
+    what.add_argument('--one-shot', metavar='DIR', help="one-shot runs, as Omniglot's one-shot-runs: sub-folders "
+                      'each with class_labels.txt; each test image is given its nearest training image')
     p.add_argument('--batch-size', type=int)
     p.add_argument('--device', help='cuda, mps or cpu (default: the best available)')
     p.add_argument('--workers', type=int, help='DataLoader worker processes')
@@ -271,9 +277,12 @@ def evaluate_parser() -> argparse.ArgumentParser:
 # %% ../nbs/07_cli.ipynb #fb236d7d
 @cli_main
 def siamese_evaluate(argv=None):
-    "Evaluate a checkpoint on a folder of images; see `siamese_evaluate --help`"
-    a = evaluate_parser().parse_args(argv)
+    "Evaluate a checkpoint on a folder of images, or on one-shot runs; see `siamese_evaluate --help`"
+    p = evaluate_parser()
+    a = p.parse_args(argv)
+    if a.one_shot and (a.rerank or a.aqe): p.error('--rerank and --aqe re-rank a gallery: not with --one-shot')
     model = load_model(a.model, get_device(a.device))
+    if a.one_shot: return _evaluate_one_shot(model, a)
     distances = (partial(rerank_distances, rerank=a.rerank, aqe=a.aqe, k1=a.k1, k2=a.k2,
                          lambda_value=a.lambda_value) if a.rerank or a.aqe else None)
     metrics = evaluate(model, a.images, a.batch_size, a.device, a.workers, distances=distances)
@@ -282,6 +291,12 @@ def siamese_evaluate(argv=None):
                if metrics['skipped'] else '')
     print(f"{metrics['queries']} queries{skipped}; {metrics['gallery']} gallery images",
           file=sys.stderr)
+
+def _evaluate_one_shot(model, a:argparse.Namespace):
+    "The accuracy on stdout, the counts on stderr"
+    result = evaluate_one_shot(model, a.one_shot, a.batch_size, a.device, a.workers)
+    print(format_one_shot(result))
+    print(f"{result['trials']} trials in {result['runs']} runs", file=sys.stderr)
 
 # %% ../nbs/07_cli.ipynb #0a06e1ba
 def export_parser() -> argparse.ArgumentParser:
