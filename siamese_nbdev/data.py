@@ -114,10 +114,12 @@ class ImageReadError(ValueError):
 MAX_PIXELS = 64_000_000  # 8000×8000: more than any camera photo, far less than a decompression bomb
 
 # %% ../nbs/00_data.ipynb #ec0ad9a8
+from PIL import ImageOps
+
 def read_image(path:str|Path, # The image file
                max_pixels:int=MAX_PIXELS, # Refuse larger images before decoding them
               ) -> Image.Image:
-    "Read the image at `path` as an 8-bit RGB PIL image, with errors that name the file"
+    "Read the image at `path` as an 8-bit RGB PIL image, upright, with errors that name the file"
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"Image not found: {path}")
     too_big = f"{path} is larger than max_pixels={max_pixels:,} (a guard against decompression bombs)"
@@ -128,7 +130,7 @@ def read_image(path:str|Path, # The image file
                 if im.width*im.height > max_pixels: raise ImageReadError(
                     f"{too_big}: it claims {im.width}×{im.height} pixels")
                 im.load()
-                return _to_rgb(im)
+                return _to_rgb(ImageOps.exif_transpose(im))  # upright, as its EXIF orientation tag says
     except Image.DecompressionBombError: raise ImageReadError(too_big) from None
     except (UnidentifiedImageError, OSError, SyntaxError) as e:
         raise ImageReadError(f"Cannot read image {path}: {e} "

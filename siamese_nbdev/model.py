@@ -25,22 +25,24 @@ class PretrainedWeightsError(RuntimeError):
 
 # %% ../nbs/01_model.ipynb #86ec4799
 def create_backbone(backbone:str='efficientnet_b0', # A timm model name
-                    embed_size:int=512, # Size of the embedding the new head outputs
+                    embed_size:int=512, # Size of the embedding the new head outputs; 0: no head, the pooled features
                     pretrained:bool=False, # Load timm's pretrained weights from its hub
                     weights:str|Path|None=None, # Or: a local weights file (classifier ignored), or `'lite0-imagenet'`
+                    img_size:tuple|None=None, # (height, width) of the input, for backbones built for one size (ViTs)
                    ) -> nn.Module:
     "A timm `backbone` whose classifier is a fresh `embed_size` linear layer, with optional pretrained weights"
     if not timm.is_model(backbone): raise ValueError(f"Unknown timm backbone {backbone!r}; "
                                                      "see timm.list_models()")
+    kw = dict(num_classes=embed_size, **_size_args(backbone, img_size))
     if weights is not None:
-        net = timm.create_model(backbone, num_classes=embed_size)
+        net = timm.create_model(backbone, **kw)
         if str(weights) == LITE0_IMAGENET:
             if backbone != 'efficientnet_lite0': raise ValueError(
                 f"weights={LITE0_IMAGENET!r} are for backbone efficientnet_lite0, not {backbone}")
             return _load_weights(net, lite0_imagenet_weights(), f'the {LITE0_IMAGENET} weights')
         return _load_weights(net, read_state_dict(weights), weights)
-    if not pretrained: return timm.create_model(backbone, num_classes=embed_size)
-    try: return timm.create_model(backbone, pretrained=True, num_classes=embed_size)
+    if not pretrained: return timm.create_model(backbone, **kw)
+    try: return timm.create_model(backbone, pretrained=True, **kw)
     except (OSError, ConnectionError) as e:
         raise PretrainedWeightsError(
             f"Could not download pretrained weights for {backbone} from timm's hub "
@@ -49,6 +51,12 @@ def create_backbone(backbone:str='efficientnet_b0', # A timm model name
             "pip install \"siamese_nbdev[offline]\"), "
             "a local weights file (weights=PATH, --weights PATH), "
             "or train from scratch (pretrained=False, --no-pretrained).") from None
+
+def _size_args(backbone:str, img_size:tuple|None) -> dict:
+    "`img_size` for timm where `backbone` is built for one input size (timm's `fixed_input_size`: ViTs); CNNs take any"
+    fixed = getattr(timm.get_pretrained_cfg(backbone), 'fixed_input_size', False)
+    return dict(img_size=tuple(img_size)) if fixed and img_size is not None else {}
+
 
 # %% ../nbs/01_model.ipynb #99c9974a
 def _load_weights(net:nn.Module, sd:dict, src):
@@ -125,13 +133,14 @@ def remove_last_downsampling(net:nn.Module, # A timm CNN
              for m in convs]
     training = net.training
     try:
-        with torch.no_grad(): final = net.eval().forward_features(torch.zeros(1, 3, *img_size)).shape[-2:]
+        with torch.no_grad(): out = net.eval().forward_features(torch.zeros(1, 3, *img_size)).shape
     finally:
         for h in hooks: h.remove()
         net.train(training)
-    last = [m for m in convs if sizes[m][1] == final and sizes[m][0] != final]
-    if not last: raise ValueError(f"{type(net).__name__}: no stride-2 convolution makes its final "
-                                  f"{tuple(final)} feature map, so last_stride=1 cannot apply")
+    final = out[-2:]
+    last = [m for m in convs if sizes[m][1] == final and sizes[m][0] != final] if len(out) == 4 else []
+    if not last: raise ValueError(f"{net.pretrained_cfg['architecture']}: no stride-2 convolution makes its "
+                                  f"final features {tuple(out)}, so last_stride=1 cannot apply; use last_stride=2")
     for m in last: m.stride = (1, 1)
     return net
 
@@ -162,14 +171,17 @@ class ModelConfig:
     bnneck:bool=False # Batch-norm the embedding and scale it to length 1
     last_stride:int=2 # 1: the backbone's last downsampling removed
     flip_average:bool=False # In eval mode, embed each image with its mirror image
+    head:bool=True # False: no embedding head, the embedding is the backbone's pooled features (`embed_size` of them)
     def __post_init__(self):
         if self.last_stride not in (1, 2): raise ValueError(f"last_stride must be 1 or 2, not {self.last_stride}")
         for k, cast in dict(embed_size=int, img_size=lambda v: tuple(map(int, v)), mean=_floats, std=_floats,
-                            bnneck=bool, last_stride=int, flip_average=bool).items():
+                            bnneck=bool, last_stride=int, flip_average=bool, head=bool).items():
             object.__setattr__(self, k, cast(getattr(self, k)))  # plain values, as a checkpoint stores them
     def as_dict(self) -> dict:
-        "The config as plain values, for checkpoints, JSON and `APN_Model(**config)`"
-        return asdict(self)
+        "The config as plain values, for checkpoints, JSON and `APN_Model(**config)`; `head` only when False"
+        d = asdict(self)
+        if d['head']: del d['head']  # a config with a head reads as those written before `head` existed
+        return d
 
 def _floats(v) -> tuple: return tuple(map(float, v))
 
@@ -186,11 +198,14 @@ class APN_Model(nn.Module):
                  bnneck:bool=False, # Batch-norm the embedding and scale it to length 1 (identity-aware training)
                  last_stride:int=2, # 1: remove the backbone's last downsampling (`remove_last_downsampling`)
                  flip_average:bool=False, # In eval mode, embed each image as the mean of its and its mirror's features
+                 head:bool=True, # False, or `embed_size=0`: no head, the backbone's pooled features are the embedding
                 ):
         super().__init__()
         if mean is None or std is None: mean, std = weights_normalization(backbone, weights)
-        self.config = ModelConfig(backbone, embed_size, img_size, mean, std, bnneck, last_stride, flip_average)
-        self.backbone = create_backbone(backbone, embed_size, pretrained, weights)
+        head = head and embed_size != 0
+        self.backbone = create_backbone(backbone, embed_size if head else 0, pretrained, weights, img_size)
+        if not head: embed_size = _pooled_size(self.backbone, backbone, img_size, embed_size)
+        self.config = ModelConfig(backbone, embed_size, img_size, mean, std, bnneck, last_stride, flip_average, head)
         if last_stride == 1: remove_last_downsampling(self.backbone, img_size)
         self.neck = nn.BatchNorm1d(embed_size) if bnneck else None
         if bnneck: self.neck.bias.requires_grad_(False)  # no shift: the classifier after it sees centred features
@@ -208,6 +223,16 @@ class APN_Model(nn.Module):
         if not self.config.flip_average or self.training or features: return self.backbone(x)
         both = torch.cat([x, x.flip(3)]).contiguous(memory_format=torch.channels_last)
         return self.backbone(both).unflatten(0, (2, -1)).mean(0)
+
+def _pooled_size(net:nn.Module, backbone:str, img_size:tuple, embed_size:int) -> int:
+    "The size of `net`'s pooled features (measured), which must be `embed_size` unless that is 0"
+    training = net.training
+    with torch.no_grad(): size = net.eval()(torch.zeros(1, 3, *img_size)).shape[-1]
+    net.train(training)
+    if embed_size not in (0, size): raise ValueError(f"{backbone}'s pooled features are {size}-d, not "
+                                                     f"embed_size={embed_size}: without a head, they are the embedding")
+    return size
+
 
 # %% ../nbs/01_model.ipynb #0d4eeec7
 def save_checkpoint(model:APN_Model, # The model to save
