@@ -26,7 +26,7 @@ from .rerank import (rerank_distances, re_ranking_knn, neighbour_graph, save_nei
 # %% auto #0
 __all__ = ['one_line', 'cli_main', 'train_parser', 'siamese_train', 'encode_parser', 'rerank_args', 'siamese_encode',
            'search_parser', 'siamese_search', 'evaluate_parser', 'siamese_evaluate', 'export_parser', 'siamese_export',
-           'demo_parser', 'siamese_demo']
+           'demo_parser', 'siamese_demo', 'duplicates_parser', 'siamese_duplicates']
 
 # %% ../nbs/07_cli.ipynb #6a170663
 def one_line(e:Exception) -> str:
@@ -360,3 +360,35 @@ def siamese_demo(argv=None):
     for name, dist in zip(closest.name, closest.distance): print(f"  {name} {dist:.4f}")
     plot_closest_imgs(sample/'train'/query, closest, sample/'train', fname=out/'closest.png')
     print(f"\ndone in {time.time()-t0:.0f} s; closest-images plot: {out/'closest.png'}")
+
+# %% ../nbs/07_cli.ipynb #608b216b
+from .core import atomic_save
+from .duplicates import find_duplicates, duplicate_threshold
+
+# %% ../nbs/07_cli.ipynb #acc1c93c
+def duplicates_parser() -> argparse.ArgumentParser:
+    "`siamese_duplicates`' arguments"
+    p = argparse.ArgumentParser(prog='siamese_duplicates', description='Print the groups of near-duplicate '
+                                'images in a folder (resized, re-encoded, cropped or mirrored copies of one '
+                                'photo), as "group 1: a.jpg b.jpg (d=0.012)" lines, the largest group first.')
+    p.add_argument('--model', required=True, help='checkpoint (or ONNX file) whose embeddings are compared')
+    p.add_argument('--images', required=True, help='folder of images, searched at any depth')
+    p.add_argument('--threshold', type=float, help='images closer than this are near-duplicates (default: the '
+                   "threshold measured for the shipped model's weights; another model needs its own)")
+    p.add_argument('--out', help='also write the groups to this CSV file: group, name, nearest, distance')
+    p.add_argument('--batch-size', type=int)
+    p.add_argument('--device', help='cuda, mps or cpu (default: the best available)')
+    return p
+
+# %% ../nbs/07_cli.ipynb #32a21bd5
+@cli_main
+def siamese_duplicates(argv=None):
+    "List the groups of near-duplicate images in a folder; see `siamese_duplicates --help`"
+    a = duplicates_parser().parse_args(argv)
+    device = get_device(a.device)
+    model = load_encoder(a.model, device)
+    threshold = duplicate_threshold(model) if a.threshold is None else a.threshold
+    found = find_duplicates(a.images, model, threshold, a.batch_size, device)
+    if a.out: atomic_save(found, a.out, write=lambda df, f: df.to_csv(f, index=False))
+    if found.empty: print(f"no near-duplicates below {threshold:g}")
+    for g, rows in found.groupby('group'): print(f"group {g}: {' '.join(rows.name)} (d={rows.distance.max():.3f})")
