@@ -73,7 +73,7 @@ def connected_groups(n:int, # Number of items
     return list(groups.values())
 
 # %% ../nbs/05d_duplicates.ipynb #59ae3700
-DUPLICATE_THRESHOLD = 0.20  # chosen in the duplicates chapter for `MARKET_MODEL`'s weights: ≥ 99% precision on its constructed set
+DUPLICATE_THRESHOLD = 0.20  # chosen here for `MARKET_MODEL`'s weights: ≥ 99% precision on the constructed set
 MEASURED_THRESHOLDS = {'416846ac1213ff87': DUPLICATE_THRESHOLD}  # `weights_hash` of a model → its measured threshold
 
 # %% ../nbs/05d_duplicates.ipynb #bf13b83b
@@ -89,11 +89,11 @@ def duplicate_threshold(model, # An `APN_Model`, or an exported one (`OnnxEncode
 # %% ../nbs/05d_duplicates.ipynb #fb7301a2
 def find_duplicates(folder:str|Path, # A folder of images, searched at any depth
                     model, # The embedding model (`load_encoder`)
-                    threshold:float|None=None, # Pairs closer than this are near-duplicates; default: `duplicate_threshold(model)`
+                    threshold:float|None=None, # Pairs closer are near-duplicates; default: `duplicate_threshold(model)`
                     batch_size:int|None=None, # Images per forward pass; default: `default_batch_size(device)`
                     device:str|torch.device|None=None, # Default: `get_device()`
                    ) -> pd.DataFrame:
-    "Groups of near-duplicate images in `folder`: `group` (1: the largest), `name`, its `nearest` in the group, `distance`"
+    "Groups of near-duplicate images in `folder`: `group` (1: largest), `name`, its `nearest` in the group, `distance`"
     threshold = duplicate_threshold(model) if threshold is None else _checked(threshold)
     names = np.array(list_images(folder, recursive=True))
     emb = encode_images(model, names.tolist(), folder, batch_size, device)

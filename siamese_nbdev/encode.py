@@ -151,7 +151,7 @@ def _is_utf8(name:str) -> bool:
 def save_embeddings(names, # Image names (n,)
                     emb:np.ndarray, # Their embeddings (n, d); a memory-mapped array is copied a block at a time
                     path:str|Path, # `.csv` (the original's table), `.npz` (binary) or `.npy` (binary, memory-mappable)
-                    record:dict|None=None, # How they were made (`encoding_record`): in the `.npz`, else in `record_file(path)`
+                    record:dict|None=None, # How they were made (`encoding_record`): in a .npz, else `record_file(path)`
                    ):
     "Write names and embeddings as an encodings file, the format chosen by `path`'s extension, atomically"
     path, names = Path(path), np.asarray(names, dtype=str)
@@ -289,7 +289,7 @@ def encode_to_file(model:APN_Model, # The embedding model, or an exported one (`
                    batch_size:int|None=None, # Images per forward pass; default: `default_batch_size(device)`
                    device:str|torch.device|None=None, # Default: `get_device()`
                    num_workers:int|None=None, # DataLoader workers decoding images; default: `default_workers(device)`
-                   skip_bad:bool=False, # Leave out unreadable images (listed in `skipped_file(path)`) instead of stopping
+                   skip_bad:bool=False, # Leave out unreadable images (listed in `skipped_file(path)`), not stop
                    fast:bool|None=None, # Mixed precision, as for `encode_images`; default: on CUDA only
                   ) -> Path:
     "Encode the images into `path` a piece at a time: bounded memory, resumable, shared among `torchrun` processes"
@@ -377,14 +377,15 @@ def _unreadable(names:list, data_dir:Path) -> dict[str, str]:
 
 # %% ../nbs/03_encode.ipynb #389b3b94
 def _join_pieces(parts:Path, pieces:list, names:list, path:Path, record:dict):
-    "Join the pieces, in order, a piece at a time, into `path`; list what was left out; remove the folder if nothing was"
+    "Join the pieces, in order, a piece at a time, into `path`; list what was left out; remove the folder if none was"
     kept, skipped = [], {}
     for p in pieces:
         with np.load(p, allow_pickle=False) as z: kept.append(z['kept']); skipped |= json.loads(str(z['skipped']))
     kept = np.concatenate(kept) if kept else np.zeros(0, bool)
     if names and not kept.any(): raise ImageReadError(
         f"None of the {len(names)} images can be read, e.g. {next(iter(skipped.values()))}")
-    joined = np.lib.format.open_memmap(parts/'joined.npy', 'w+', np.float32, (int(kept.sum()), record['config']['embed_size']))
+    shape = (int(kept.sum()), record['config']['embed_size'])
+    joined = np.lib.format.open_memmap(parts/'joined.npy', 'w+', np.float32, shape)
     s = 0
     for p in pieces:
         with np.load(p, allow_pickle=False) as z: emb = z['embeddings']

@@ -55,7 +55,8 @@ def _onnx_program(model:APN_Model, opset:int):
     was_training = model.training
     free = {0: torch.export.Dim('batch', min=1), 1: torch.export.Dim('height', min=2),
             2: torch.export.Dim('width', min=2)}
-    try: return torch.onnx.export(PixelsToEmbedding(model).eval(), (torch.zeros(2, h + 1, w + 1, 3, dtype=torch.uint8),),
+    example = torch.zeros(2, h + 1, w + 1, 3, dtype=torch.uint8)
+    try: return torch.onnx.export(PixelsToEmbedding(model).eval(), (example,),
                                   input_names=['pixels'], output_names=['embedding'], opset_version=opset,
                                   dynamic_shapes=(free,), dynamo=True, verbose=False)
     finally: model.train(was_training)

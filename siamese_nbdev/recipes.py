@@ -167,4 +167,5 @@ def _check_run_folder(out:Path, args:dict, resume:bool, overwrite:bool):
     changed = [f"--{k.replace('_', '-')} {saved.get(k)} → {v}" for k, v in args.items()
                if k not in _RUN_ONLY and saved.get(k) != v]
     if changed: raise ValueError(f"Cannot resume {out} with other settings: {'; '.join(changed)}. "
-                                 "Give the run's own arguments (only --epochs, --device, --workers, --sync-bn and --amp may change)")
+                                 "Give the run's own arguments "
+                                 "(only --epochs, --device, --workers, --sync-bn and --amp may change)")

@@ -100,7 +100,8 @@ def _finite_mean(losses:torch.Tensor) -> float:
     "The mean of the epoch's step losses; an error, in every process, if one was NaN or infinite in any process"
     bad = (~torch.isfinite(losses)).nonzero().flatten().tolist()
     if on_any_process(bool(bad)):
-        where = f"{losses[bad[0]].item()} at step {bad[0]} of the epoch" if bad else "NaN or infinite in another process"
+        where = (f"{losses[bad[0]].item()} at step {bad[0]} of the epoch" if bad
+                 else "NaN or infinite in another process")
         raise FloatingPointError(f"Training loss became {where}; stopping (the epoch is not saved; "
                                  "checkpoints of earlier epochs are kept)")
     return losses.mean().item()
@@ -331,7 +332,8 @@ def fit(model:APN_Model, # The embedding model
         history.append(dict(epoch=epoch, **metrics, lr=lr, seconds=round(time.time() - start, 1)))
         improved, best = _score(metrics) > best, max(best, _score(metrics))
         rngs = gather_from_processes(rng_states())  # each process's generators: each resumes its own
-        if is_main_process(): _save_epoch(out_dir, model, (criterion, optimizer, train_dl, rngs), history, improved, info)
+        if is_main_process():
+            _save_epoch(out_dir, model, (criterion, optimizer, train_dl, rngs), history, improved, info)
     return pd.DataFrame(history)
 
 # %% ../nbs/02_train.ipynb #c69f7743
@@ -354,8 +356,8 @@ def _distributed(step:WithLoss, device:torch.device, sync_bn:bool) -> nn.Module:
                                    gradient_as_bucket_view=True)  # the gradients live in DDP's buckets: no copy
 
 def _with_sync_batchnorm(step:nn.Module) -> nn.Module:
-    "`step` with batch norm over all processes' batches: its layers swapped in place, timm's norm-and-activation ones too"
-    return convert_sync_batchnorm(step)  # PyTorch's own would turn timm's `BatchNormAct2d` into a norm without activation
+    "`step` with batch norm over all processes' batches: its layers swapped, timm's norm-and-activation ones too"
+    return convert_sync_batchnorm(step)  # PyTorch's own turns timm's `BatchNormAct2d` into a norm without activation
 
 def _start() -> tuple[list, float]:
     "A new run: no history, no best score; under `torchrun`, each process its own random draws"
