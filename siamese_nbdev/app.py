@@ -96,7 +96,7 @@ def cache_file(model_path:str|Path, # The checkpoint (or ONNX file)
     return Path(cache_dir or default_cache_dir()/'app')/f'{h.hexdigest()[:20]}.npy'
 
 # %% ../nbs/08_app.ipynb #327d5c1d
-def load_gallery(model:str|Path=MARKET_MODEL, # A checkpoint (or ONNX file)
+def load_gallery(model:str|Path|None=None, # A checkpoint (or ONNX file); default: `MARKET_MODEL`
                  folder:str|Path|None=None, # The gallery's folder; default: the shipped sample's images
                  encodings:str|Path|None=None, # Its encodings file: read if it exists, else written; default: the cache
                  index:str|Path|None=None, # A FAISS index file: read if it exists, else built and written
@@ -106,7 +106,7 @@ def load_gallery(model:str|Path=MARKET_MODEL, # A checkpoint (or ONNX file)
                  faiss_from:int=FAISS_FROM, # With no `index`: galleries this large get one, built once and kept
                 ) -> Gallery:
     "The gallery in `folder`, encoded by `model` once (kept in `encodings` or the cache) and ready to search"
-    folder = Path(folder or sample_dir()/'train')
+    model, folder = model or MARKET_MODEL, Path(folder or sample_dir()/'train')
     table, enc = gallery_table(folder), load_encoder(model, device)
     path = Path(encodings or cache_file(model, folder, table.name, cache_dir))
     if not path.is_file(): encode_to_file(enc, table.name, folder, path, device=device)

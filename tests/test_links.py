@@ -17,6 +17,7 @@ ALLOWED = {  # host, or host/path and what is under it: why the docs link there
     'github.com/facebookresearch/faiss': 'FAISS, the library behind the `faiss` extra',
     'pypi.org/project': 'packages on the Python package index that the extras install',
     'pytorch.org/docs': "PyTorch's documentation (torchrun, for training on several GPUs)",
+    'fastapi.tiangolo.com': "FastAPI's documentation: the web framework `siamese_app` is built on (the `app` extra)",
 }
 NOT_PUBLISHED = ('siamese-nbdev.github.io', 'github.com/siamese-nbdev')  # nbdev's defaults for settings.ini's `user`
 
