@@ -6,7 +6,7 @@
 from __future__ import annotations
 from pathlib import Path
 import numpy as np, pandas as pd, torch
-from .data import identity_table, pid_is, JUNK_PID, DISTRACTOR_PID
+from .data import identity_table, data_root, pid_is, JUNK_PID, DISTRACTOR_PID
 from .model import APN_Model
 from .encode import encode_images
 from .search import euclidean_distance
@@ -102,13 +102,12 @@ def format_metrics(metrics:dict, # As `evaluate_ranking` returns
 # %% ../nbs/05_evaluate.ipynb #a6dce10d
 def market_query_gallery(table:pd.DataFrame, # From `identity_table`: `name`, `pid`, `camid` columns
                         ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    "The gallery (all but junk) and the queries (first image by name per identity and camera), with their `gallery_idx`"
-    pid = table.pid
-    junk = pid_is(pid, JUNK_PID)
-    gallery = table[~junk].reset_index(drop=True)
+    "The gallery (all but junk) and the queries with their `gallery_idx`: one per identity and camera, or leave-one-out"
+    gallery = table[~pid_is(table.pid, JUNK_PID)].reset_index(drop=True)
     people = gallery[~pid_is(gallery.pid, DISTRACTOR_PID)]
-    first = people.sort_values('name', kind='stable').drop_duplicates(['pid', 'camid']).index.sort_values()
-    queries = gallery.loc[first].assign(gallery_idx=first).reset_index(drop=True)
+    if (gallery.camid == -1).all(): chosen = people.index[people.pid.duplicated(keep=False)]  # no cameras
+    else: chosen = people.sort_values('name', kind='stable').drop_duplicates(['pid', 'camid']).index.sort_values()
+    queries = gallery.loc[chosen].assign(gallery_idx=chosen).reset_index(drop=True)
     return queries, gallery
 
 # %% ../nbs/05_evaluate.ipynb #18766e0a
@@ -118,7 +117,7 @@ def evaluate_embeddings(emb:np.ndarray, # Embeddings (n, d) of the table's image
                         per_query:bool=False, # Also return each query's result (see `evaluate_ranking`)
                         distances=None, # (query_emb, gallery_emb) → (q, g) distances, e.g. re-ranked; None: Euclidean
                        ) -> dict:
-    "CMC rank-k, mAP, mINP on a folder's images: Market-1501 queries and gallery of `table`, ranked by distance"
+    "CMC rank-k, mAP, mINP on a folder's images: the queries and gallery of `market_query_gallery(table)`"
     if len(emb) != len(table): raise ValueError(f"{len(emb)} embeddings for {len(table)} images")
     queries, gallery = market_query_gallery(table)
     g_emb = np.asarray(emb, dtype=np.float32)[pd.Index(table.name).get_indexer(gallery.name)]
@@ -156,7 +155,7 @@ def bootstrap_metrics(per_query:pd.DataFrame, # `per_query` of `evaluate_ranking
 
 # %% ../nbs/05_evaluate.ipynb #9b3d87d8
 def evaluate(model:APN_Model, # The embedding model
-             folder:str|Path, # Market-1501 named images, or one sub-folder per identity (see `identity_table`)
+             folder:str|Path|list, # Market-1501 named images or one folder per identity, or a list (`identity_table`)
              batch_size:int|None=None, # Images per forward pass; default: `default_batch_size(device)`
              device:str|torch.device|None=None, # Default: `get_device()`
              num_workers:int|None=None, # DataLoader workers decoding images; default: `default_workers(device)`
@@ -166,5 +165,5 @@ def evaluate(model:APN_Model, # The embedding model
             ) -> dict:
     "CMC rank-k, mAP and mINP of `model` retrieving the identities of the images in `folder`"
     if table is None: table = identity_table(folder)
-    emb = encode_images(model, table.name, folder, batch_size, device, num_workers)
+    emb = encode_images(model, table.name, data_root(folder), batch_size, device, num_workers)
     return evaluate_embeddings(emb, table, ks, distances=distances)
