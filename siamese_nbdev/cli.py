@@ -58,10 +58,13 @@ def cli_main(func):
 def train_parser() -> argparse.ArgumentParser:
     "`siamese_train`'s arguments"
     p = argparse.ArgumentParser(prog='siamese_train', description='Train a Siamese embedding network '
-                                'to match people: by default identity-aware (batches of P people × K images each); '
+                                'to match images: by default identity-aware (batches of P identities × K images each); '
                                 'with --recipe original, on the Anchor/Positive/Negative triplets of train.csv, '
-                                "as the tutorial does. Each setting defaults to the recipe's.")
-    p.add_argument('--data', help='dataset folder with train/ and train.csv '
+                                'as the tutorial does; with --recipe oneshot, to recognise classes never seen '
+                                '(e.g. handwritten characters) from one image of each. '
+                                "Each setting defaults to the recipe's.")
+    p.add_argument('--data', nargs='+', help='dataset folder(s): a train/ folder (and train.csv), or folders of '
+                   'labelled folders, a class per leaf folder, merged by their paths '
                    '(default: $SIAMESE_DATA, else the cache)')
     p.add_argument('--out', required=True,
                    help='output folder for best_model.pt, history.csv, losses.png')
@@ -90,15 +93,29 @@ def _recipe_settings(p:argparse.ArgumentParser):
     p.add_argument('--img-size', type=int, nargs=2, metavar=('H', 'W'), help="input height "
                    "and width (default: the recipe's, reid 192 96, original 128 64)")
     p.add_argument('--recipe', choices=list(RECIPES), default='reid', help="'reid' (default): "
-                   "identity-aware training; 'original': the tutorial's fixed triplets")
+                   "identity-aware training; 'original': the tutorial's fixed triplets; "
+                   "'oneshot': classes never seen, from one image each")
     p.add_argument('--batch-size', type=int,
                    help='triplets per batch (original recipe; default 32)')
     p.add_argument('--pk', type=int, nargs=2, metavar=('P', 'K'),
-                   help='reid recipe: P identities × K images per batch (default 16 4)')
+                   help='reid and oneshot recipes: P identities × K images per batch (default 16 4; oneshot 60 2)')
+    p.add_argument('--mirror', action=argparse.BooleanOptionalAction, help='a mirror image is the same '
+                   'identity: random flips in training and mirror averaging at inference (default: yes for reid, '
+                   'no for oneshot, where a mirrored "b" is a "d")')
+    p.add_argument('--last-stride', type=int, choices=(1, 2), help="reid recipe: 1 removes the backbone's last "
+                   'downsampling (CNNs, the default), 2 keeps it (any backbone, e.g. a vision transformer)')
+    p.add_argument('--turns', type=int, choices=(1, 2, 4),
+                   help="oneshot recipe: 4 adds each class's quarter turns as new classes (default), 1 none")
+    p.add_argument('--distort', action=argparse.BooleanOptionalAction,
+                   help='oneshot recipe: small random affine distortions of the training images (default: yes)')
+    p.add_argument('--shots', type=int, help="oneshot recipe: images of each class in a batch that make its "
+                   "prototype (default 1)")
+    p.add_argument('--valid-way', type=int, help='oneshot recipe: classes per validation episode (default 20)')
+    p.add_argument('--valid-episodes', type=int, help='oneshot recipe: validation episodes (default 100)')
     p.add_argument('--lr', type=float, help="Adam's (peak) learning rate (default: the recipe's)")
     p.add_argument('--margin', type=float, help="triplet margin (default: the recipe's)")
     p.add_argument('--valid-frac', type=float,
-                   help="fraction of people held out for validation (default: the recipe's, 0.2)")
+                   help="fraction of identities (oneshot: of groups) held out for validation (default 0.2)")
     p.add_argument('--max-triplets', type=int, help='use only the first N triplets (quick runs)')
     p.add_argument('--pretrained', action=argparse.BooleanOptionalAction, help="start from timm's "
                    "ImageNet weights, from its hub (default: yes for reid, no for original)")

@@ -20,7 +20,8 @@ __all__ = ['DATASET_NAME', 'DATASET_URL', 'MAX_PIXELS', 'TRIPLET_COLS', 'IMG_EXT
            'read_image', 'normalization_for', 'image_transform', 'load_image', 'image_pixels', 'read_triplets',
            'held_out_people', 'split_by_person', 'check_names', 'ImageDataset', 'APN_Dataset', 'scan_images',
            'check_triplet_images', 'list_images', 'identity_table', 'data_root', 'pid_is', 'split_identities',
-           'write_subset', 'train_transform', 'IdentityDataset', 'check_identity_images']
+           'write_subset', 'train_transform', 'background_colour', 'RandomDistortion', 'IdentityDataset', 'with_turns',
+           'check_identity_images']
 
 # %% ../nbs/00_data.ipynb #91c06ff3
 DATASET_NAME = 'Person-Re-Id-Dataset'  # The dataset's folder name, in the cache and in its repository
@@ -531,27 +532,73 @@ def train_transform(img_size:tuple=(128, 64), # (height, width) the model sees
                     flip:bool=True, # Random left-right flip
                     pad:int=10, # Pad by this many pixels, then crop back to `img_size` at a random offset; 0: no crop
                     erase:float=0.5, # Probability of erasing a random rectangle
+                    distort:bool=False, # Small random affine distortions first (`RandomDistortion`)
                    ):
     "PIL RGB image → augmented, normalised float tensor of shape (3, H, W)"
-    tf = [T.Resize(tuple(img_size))] + [T.RandomHorizontalFlip()]*flip
+    tf = [RandomDistortion()]*distort + [T.Resize(tuple(img_size))] + [T.RandomHorizontalFlip()]*flip
     if pad: tf += [T.Pad(pad), T.RandomCrop(tuple(img_size))]
     return T.Compose(tf + [T.ToTensor(), T.Normalize(mean, std)]
                      + [T.RandomErasing(p=erase)]*(erase > 0))
 
+# %% ../nbs/00_data.ipynb #7c169721
+def background_colour(im:Image.Image, # An RGB image
+                     ) -> tuple:
+    "The median colour of the image's outermost pixels: its background, for padding it"
+    a = np.asarray(im)
+    border = np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])
+    return tuple(int(v) for v in np.median(border, axis=0))
+
+class RandomDistortion(torch.nn.Module):
+    "A random small affine distortion of a PIL image (rotation, shift, scale, shear), padded with its background colour"
+    def __init__(self, degrees:float=10, # Largest rotation, either way
+                 shift:float=0.1, # Largest shift, as a fraction of the width and of the height
+                 scale:float=0.1, # Largest change of size, as a fraction
+                 shear:float=10, # Largest shear in degrees, along each axis
+                ):
+        super().__init__()
+        self.affine = T.RandomAffine(degrees, (shift, shift), (1 - scale, 1 + scale), (-shear, shear, -shear, shear))
+    def forward(self, im:Image.Image) -> Image.Image:
+        a = self.affine
+        angle, shift, scale, shear = a.get_params(a.degrees, a.translate, a.scale, a.shear, list(im.size))
+        return T.functional.affine(im, angle, list(shift), scale, list(shear),
+                                   T.InterpolationMode.BILINEAR, fill=list(background_colour(im)))
+
 # %% ../nbs/00_data.ipynb #c69f22df
 class IdentityDataset(Dataset):
     "Images of an identity table with their identity as a class index 0…n-1 (`classes` lists the identities)"
-    def __init__(self, table:pd.DataFrame, # From `identity_table`: `name` and `pid` columns
+    def __init__(self, table:pd.DataFrame, # From `identity_table` (`name`, `pid`), or `with_turns` (and `turn`)
                  img_dir:str|Path|list, # The folder (or list of folders) `table` was read from
                  tfm, # Image → tensor, e.g. `train_transform(...)` or `image_transform(...)`
+                 cache:bool=False, # Keep each decoded image in memory after its first reading
                 ):
         self.names, self.img_dir, self.tfm = table.name.tolist(), data_root(img_dir), tfm
         _check_images(self.names, self.img_dir, f'the identity table of {self.img_dir}')
+        self.turns = table.turn.tolist() if 'turn' in table else [0]*len(table)
         self.classes = sorted(table.pid.unique(), key=str)
         index = {p: i for i, p in enumerate(self.classes)}
         self.labels = torch.tensor([index[p] for p in table.pid])
+        self.decoded = {} if cache else None
     def __len__(self): return len(self.names)
-    def __getitem__(self, i): return self.tfm(read_image(self.img_dir/self.names[i])), self.labels[i]
+    def __getitem__(self, i): return self.tfm(_turned(self._read(self.names[i]), self.turns[i])), self.labels[i]
+    def _read(self, name:str) -> Image.Image:
+        if self.decoded is None: return read_image(self.img_dir/name)
+        if name not in self.decoded: self.decoded[name] = read_image(self.img_dir/name)
+        return self.decoded[name]
+
+def _turned(im:Image.Image, turn:int) -> Image.Image:
+    "`im` turned `turn` quarter turns anticlockwise"
+    return im.transpose((None, Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_180,
+                         Image.Transpose.ROTATE_270)[turn % 4]) if turn % 4 else im
+
+# %% ../nbs/00_data.ipynb #92bc0ee6
+def with_turns(table:pd.DataFrame, # From `identity_table`
+               turns:int=4, # 4: each identity also turned by 90°, 180° and 270°, as three new identities; 1: none
+              ) -> pd.DataFrame:
+    "`table` with a `turn` column (quarter turns): each identity's images once per turn, each turn a new identity"
+    if turns not in (1, 2, 4): raise ValueError(f"turns must be 1, 2 or 4 (steps that close a circle), not {turns}")
+    step = 4 // turns
+    return pd.concat([table.assign(turn=t, pid=table.pid if t == 0 else table.pid.astype(str) + f'@{90*t}°')
+                      for t in range(0, 4, step)], ignore_index=True)
 
 # %% ../nbs/00_data.ipynb #a90cf059
 def check_identity_images(table:pd.DataFrame, # From `identity_table`

@@ -15,9 +15,10 @@ from .core import atomic_save
 from .data import normalization_for
 
 # %% auto #0
-__all__ = ['LITE0_IMAGENET', 'MARKET_MODEL', 'PretrainedWeightsError', 'create_backbone', 'read_state_dict',
+__all__ = ['LITE0_IMAGENET', 'default_cfgs', 'MARKET_MODEL', 'PretrainedWeightsError', 'create_backbone', 'read_state_dict',
            'lite0_imagenet_weights', 'weights_normalization', 'remove_last_downsampling', 'freeze_early_layers',
-           'ModelConfig', 'APN_Model', 'save_checkpoint', 'load_checkpoint', 'load_model', 'weights_hash']
+           'ModelConfig', 'APN_Model', 'Conv4', 'conv4', 'save_checkpoint', 'load_checkpoint', 'load_model',
+           'weights_hash']
 
 # %% ../nbs/01_model.ipynb #9242ecf3
 class PretrainedWeightsError(RuntimeError):
@@ -233,6 +234,34 @@ def _pooled_size(net:nn.Module, backbone:str, img_size:tuple, embed_size:int) ->
                                                      f"embed_size={embed_size}: without a head, they are the embedding")
     return size
 
+
+# %% ../nbs/01_model.ipynb #f6f44c17
+class Conv4(nn.Module):
+    "Four blocks of (3×3 convolution, batch norm, ReLU, 2×2 max-pool), then average pooling: timm's model interface"
+    def __init__(self, num_classes:int=0, # Size of the linear head; 0: none, the pooled features are the output
+                 in_chans:int=3, # Input channels
+                 width:int=64, # Filters of every convolution: the pooled features' size
+                 **kwargs): # What timm passes and this network does not use (e.g. `pretrained_cfg`)
+        super().__init__()
+        block = lambda i, o: nn.Sequential(nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o),
+                                           nn.ReLU(inplace=True), nn.MaxPool2d(2))
+        self.blocks = nn.Sequential(*[block(in_chans if i == 0 else width, width) for i in range(4)])
+        self.num_features, self.num_classes = width, num_classes
+        self.feature_info = [dict(num_chs=width, reduction=2**(i+1), module=f'blocks.{i}') for i in range(4)]
+        self.head = nn.Linear(width, num_classes) if num_classes else nn.Identity()
+    def forward_features(self, x): return self.blocks(x)
+    def forward_head(self, x, pre_logits:bool=False):
+        x = x.mean((2, 3))
+        return x if pre_logits else self.head(x)
+    def forward(self, x): return self.forward_head(self.forward_features(x))
+
+default_cfgs = {'conv4': dict(url='', num_classes=0, input_size=(3, 28, 28), mean=(0.5,)*3, std=(0.5,)*3,
+                              classifier='head', first_conv='blocks.0.0')}  # what timm knows of it: no hub weights
+
+@timm.models.register_model
+def conv4(pretrained:bool=False, **kwargs) -> Conv4:
+    "timm's entry point for `Conv4`: `timm.create_model('conv4', num_classes=...)`"
+    return timm.models.build_model_with_cfg(Conv4, 'conv4', pretrained, **kwargs)
 
 # %% ../nbs/01_model.ipynb #0d4eeec7
 def save_checkpoint(model:APN_Model, # The model to save

@@ -14,7 +14,8 @@ from .evaluate import bootstrap_metrics
 
 # %% auto #0
 __all__ = ['LABELS_FILE', 'read_one_shot_runs', 'one_shot_costs', 'nearest_picks', 'one_shot_accuracy', 'format_one_shot',
-           'evaluate_one_shot', 'inked_points', 'modified_hausdorff_distance', 'mhd_to_each', 'mhd_one_shot']
+           'evaluate_one_shot', 'score_trials', 'inked_points', 'modified_hausdorff_distance', 'mhd_to_each',
+           'mhd_one_shot', 'one_shot_episodes']
 
 # %% ../nbs/05c_oneshot.ipynb #fc8502bb
 LABELS_FILE = 'class_labels.txt'  # In each run's folder: lines 'TEST_IMAGE TRAINING_IMAGE', paths relative to the runs
@@ -116,9 +117,22 @@ def evaluate_one_shot(model:APN_Model, # The embedding model (or an exported one
                       fast:bool|None=None, # bf16 autocast, as `encode_images`; default: on CUDA only
                      ) -> dict:
     "One-shot accuracy of `model`: each test image takes the class of its nearest training image by embedding"
-    trials = read_one_shot_runs(runs_dir)
-    names = pd.Index(pd.unique(pd.concat([trials.test, trials.answer])))
-    emb = encode_images(model, names, runs_dir, batch_size, device, num_workers, fast)
+    return score_trials(model, read_one_shot_runs(runs_dir), runs_dir, batch_size, device, num_workers, n_boot, seed,
+                        fast)
+
+def score_trials(model:APN_Model, # The embedding model (or an exported one, `OnnxEncoder`)
+                 trials:pd.DataFrame, # As `read_one_shot_runs` gives them: `run`, `test`, `train`, `answer`
+                 folder:str|Path, # The folder the trials' image names are relative to
+                 batch_size:int|None=None, # Images per forward pass
+                 device:str|torch.device|None=None, # Default: `get_device()`
+                 num_workers:int|None=None, # DataLoader workers
+                 n_boot:int=2000, # Bootstrap resamples of the runs, for the interval
+                 seed:int=0, # Seed of the resamples
+                 fast:bool|None=None, # bf16 autocast, as `encode_images`
+                ) -> dict:
+    "`one_shot_accuracy` of `model` on `trials`: each test image encoded once, picking its nearest training image"
+    names = pd.Index(pd.unique(pd.concat([trials.test, trials.answer, trials.train.explode()])))
+    emb = encode_images(model, names, folder, batch_size, device, num_workers, fast)
     costs = one_shot_costs(trials, lambda test, train: euclidean_distance(emb[names.get_indexer(test)],
                                                                           emb[names.get_indexer(train)]))
     return {**one_shot_accuracy(trials, nearest_picks(trials, costs), n_boot, seed), 'costs': costs}
@@ -170,3 +184,31 @@ def mhd_one_shot(runs_dir:str|Path, # The runs (see `read_one_shot_runs`)
     points = lambda names: [inked_points(runs_dir/n) for n in names]
     costs = one_shot_costs(trials, lambda test, train: np.stack([mhd_to_each(a, points(train)) for a in points(test)]))
     return {**one_shot_accuracy(trials, nearest_picks(trials, costs), n_boot, seed), 'costs': costs}
+
+# %% ../nbs/05c_oneshot.ipynb #2ba91404
+def one_shot_episodes(table:pd.DataFrame, # From `identity_table`: `name`, and `pid` as GROUP/CLASS paths
+                      n_way:int=20, # Classes per episode (fewer where a group has fewer)
+                      episodes:int=50, # Number of episodes
+                      seed:int=0, # The same seed draws the same episodes
+                     ) -> pd.DataFrame:
+    "N-way one-shot trials as `read_one_shot_runs` gives them, each episode's classes from one group (the pid's parent)"
+    rng, by_group = np.random.default_rng(seed), _classes_by_group(table)
+    if not by_group: raise ValueError("No group has two classes of two images or more: no episode can be drawn")
+    groups = sorted(by_group)
+    return pd.concat([_episode(f'episode{e+1:03d}', by_group[groups[rng.integers(len(groups))]], n_way, rng)
+                      for e in range(episodes)], ignore_index=True)
+
+def _classes_by_group(table:pd.DataFrame) -> dict:
+    "group → {class: its image names}, for the classes with two images or more, in groups of two such classes or more"
+    names = table.groupby('pid', sort=True).name.agg(list)
+    names = names[names.map(len) >= 2]
+    groups = pd.Series([str(p).rpartition('/')[0] for p in names.index], index=names.index)
+    return {g: names[groups == g].to_dict() for g in groups.unique() if (groups == g).sum() >= 2}
+
+def _episode(run:str, classes:dict, n_way:int, rng) -> pd.DataFrame:
+    "One episode's trials: `n_way` classes, a training and a test image of each, drawn without replacement"
+    chosen = sorted(classes)
+    chosen = [chosen[i] for i in sorted(rng.choice(len(chosen), min(n_way, len(chosen)), replace=False))]
+    pairs = [rng.choice(classes[c], 2, replace=False) for c in chosen]
+    answer, test = [str(a) for a, _ in pairs], [str(t) for _, t in pairs]
+    return pd.DataFrame({'run': run, 'test': test, 'train': [tuple(sorted(answer))] * len(test), 'answer': answer})

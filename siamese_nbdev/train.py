@@ -22,7 +22,8 @@ from .model import APN_Model, ModelConfig, save_checkpoint, load_checkpoint
 
 # %% auto #0
 __all__ = ['triplet_dataloaders', 'train_fn', 'WithLoss', 'eval_fn', 'triplet_losses', 'PKSampler', 'batch_hard_triplet_loss',
-           'ReIDLoss', 'identity_dataloaders', 'lr_schedule', 'rng_states', 'set_rng_states', 'Schedule', 'fit']
+           'ReIDLoss', 'prototypical_loss', 'PrototypicalLoss', 'identity_dataloaders', 'lr_schedule', 'rng_states',
+           'set_rng_states', 'Schedule', 'fit']
 
 # %% ../nbs/02_train.ipynb #17818fbc
 def triplet_dataloaders(csv:str|Path|pd.DataFrame, # Triplet CSV (or DataFrame): Anchor, Positive, Negative
@@ -236,6 +237,44 @@ class ReIDLoss(nn.Module):
         return (batch_hard_triplet_loss(nn.functional.normalize(f, dim=1), labels, self.margin)
                 + self.id_weight*self.ce(self.classifier(n), labels))
 
+# %% ../nbs/02_train.ipynb #f8d09922
+def prototypical_loss(emb:torch.Tensor, # Embeddings (B, d)
+                      labels:torch.Tensor, # Class of each (B,); every class needs more than `shots` images
+                      shots:int=1, # Images per class (its first ones in the batch) averaged into its prototype
+                     ) -> torch.Tensor:
+    "Cross-entropy of each query over the batch's classes, its logits minus its squared distance to each prototype"
+    classes, cls = labels.unique(return_inverse=True)
+    counts = torch.bincount(cls, minlength=len(classes))
+    if (counts <= shots).any():
+        few = (counts <= shots).nonzero()[0, 0]
+        raise ValueError(f"prototypical_loss needs more than shots={shots} images of each class in a batch; "
+                         f"class {classes[few].item()} has {counts[few].item()}")
+    support = _rank_in_class(cls, counts) < shots
+    protos = torch.zeros(len(classes), emb.shape[1], dtype=emb.dtype, device=emb.device)
+    protos = protos.index_add(0, cls[support], emb[support]) / shots
+    q = emb[~support]
+    d2 = (q*q).sum(1, keepdim=True) + (protos*protos).sum(1) - 2*q@protos.T
+    return nn.functional.cross_entropy(-d2, cls[~support])
+
+def _rank_in_class(cls:torch.Tensor, counts:torch.Tensor) -> torch.Tensor:
+    "Each item's position among the items of its class, in batch order"
+    order = torch.argsort(cls, stable=True)
+    starts = torch.cumsum(counts, 0) - counts
+    rank = torch.empty_like(cls)
+    rank[order] = torch.arange(len(cls), device=cls.device) - starts[cls[order]]
+    return rank
+
+# %% ../nbs/02_train.ipynb #a9a166d7
+class PrototypicalLoss(nn.Module):
+    "`prototypical_loss` on a model's embeddings, as `fit` calls a loss on identity batches"
+    def __init__(self, shots:int=1, # Support images per class in each batch
+                ):
+        super().__init__()
+        self.shots = shots
+    def forward(self, outputs, # `model(images, features=True)`: the embedding first
+                labels, # Class of each image
+               ): return prototypical_loss(outputs[0], labels, self.shots)
+
 # %% ../nbs/02_train.ipynb #134bd984
 def identity_dataloaders(img_dir:str|Path, # Market-1501 named images, or one sub-folder per identity
                          config:ModelConfig, # The model's config: `img_size`, `mean`, `std` are used
@@ -245,12 +284,13 @@ def identity_dataloaders(img_dir:str|Path, # Market-1501 named images, or one su
                          num_workers:int=0, # DataLoader worker processes
                          skip_bad_images:bool=False, # Leave out unreadable images (with a warning) instead of stopping
                          table:pd.DataFrame|None=None, # Only these rows of `identity_table(img_dir)`, e.g. some people
+                         flip:bool=True, # Random mirror images in training: a mirrored identity is the same one
                         ) -> tuple[DataLoader, pd.DataFrame]:
     "P×K batches of (images, identity labels) from the training identities, and the table of the held-out ones"
     train_t, valid_t = split_identities(identity_table(img_dir) if table is None else table, valid_frac, seed)
     train_t = check_identity_images(train_t, img_dir, skip_bad_images)
     size, mean, std = config.img_size, config.mean, config.std
-    ds = IdentityDataset(train_t, img_dir, train_transform(size, mean, std))  # flipped, padded and cropped, erased
+    ds = IdentityDataset(train_t, img_dir, train_transform(size, mean, std, flip))  # flipped, padded, cropped, erased
     dl = DataLoader(ds, batch_sampler=PKSampler(ds.labels, *pk, seed), num_workers=num_workers,
                     pin_memory=torch.cuda.is_available())
     return dl, valid_t
@@ -386,8 +426,10 @@ def _validate(model, valid, criterion, device) -> dict:
     return run_on_main(lambda: {k: v for k, v in valid(model).items() if isinstance(v, float)})  # scores, not counts
 
 def _score(metrics:dict) -> float:
-    "Higher is better: mAP where the validation measures retrieval, else minus the validation loss"
-    return metrics['mAP'] if 'mAP' in metrics else -metrics['valid_loss']
+    "Higher is better: mAP (retrieval), accuracy (one-shot trials), else minus the validation loss"
+    for k in ('mAP', 'accuracy'):
+        if k in metrics: return metrics[k]
+    return -metrics['valid_loss']
 
 # %% ../nbs/02_train.ipynb #3ad9c427
 def _save_epoch(out_dir:Path|None, model, state:tuple, history:list, improved:bool, info:dict):

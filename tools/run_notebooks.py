@@ -5,7 +5,7 @@ outputs); then its stream outputs are stored as Jupyter shows them: consecutive 
 carriage return leaves it, and the streams left blank (finished progress bars) dropped; then `nbdev_clean` tidies
 the metadata. The tutorial needs the dataset: set `SIAMESE_DATA` (see the README).
 
-Usage, from the repo root:  python tools/run_notebooks.py nbs/02_train.ipynb [nbs/05b_recipes.ipynb ...]
+Usage, from the repo root:  python tools/run_notebooks.py nbs/02_train.ipynb [nbs/05e_recipes.ipynb ...]
 """
 import argparse, subprocess, sys, time
 from pathlib import Path
