@@ -72,18 +72,20 @@ def _wrap(name:str, width:int=14) -> str:
     return '\n'.join(lines)
 
 # %% ../nbs/06_plot.ipynb #12e4b46b
-def plot_losses(history:pd.DataFrame, # `fit`'s per-epoch table: `epoch`, `train_loss`, `valid_loss` or rank-k and `mAP`
+def plot_losses(history:pd.DataFrame, # `fit`'s history: `epoch`, `train_loss`; `valid_loss`, rank-k and `mAP`, or `accuracy`
                 fname:str|Path|None=None, # Save the figure to this file
                ) -> Figure:
-    "Training loss per epoch beside the validation loss (or rank-1 and mAP), with the best epoch marked"
-    retrieval = 'mAP' in history
+    "Training loss per epoch beside the validation loss (or rank-1 and mAP, or accuracy), with the best epoch marked"
+    scores = [k for k in ('rank1', 'mAP', 'accuracy') if k in history]
+    retrieval = bool(scores)
     fig = _new_figure(figsize=(10, 3.5) if retrieval else (6, 3.5), layout='constrained')
     axs = fig.subplots(1, 2) if retrieval else [fig.add_subplot()]
     axs[0].plot(history.epoch, history.train_loss, 'o-', label='train')
     if retrieval:
-        for k in ('rank1', 'mAP'): axs[1].plot(history.epoch, history[k], 'o-', label=f'valid {k}')
-        best = history.loc[history.mAP.idxmax()]
-        axs[1].set_ylabel('held-out retrieval'); axs[1].set_ylim(0, 1)
+        for k in scores: axs[1].plot(history.epoch, history[k], 'o-', label=f'valid {k}')
+        best = history.loc[history['mAP' if 'mAP' in history else 'accuracy'].idxmax()]
+        axs[1].set_ylabel('held-out retrieval' if 'mAP' in history else 'held-out one-shot accuracy')
+        axs[1].set_ylim(0, 1)
     else:
         axs[0].plot(history.epoch, history.valid_loss, 'o-', label='valid')
         best = history.loc[history.valid_loss.idxmin()]
