@@ -1,6 +1,10 @@
 """tools/build_docs.py expands Quarto's include shortcode as Quarto does, in pages and in README.md, and stops on a
-file it cannot include: the docs show measured tables as the scripts that measured them wrote them."""
-import importlib.util
+file it cannot include: the docs show measured tables as the scripts that measured them wrote them. Each figure's
+alt text is its cell's `#| fig-alt:` (the build stops on a figure without one), and a page with several headings
+gets a table of contents. The `test_built_docs_*` tests read the committed docs/ and README.md: after a change to
+the build or the notebooks they pass once the docs are rebuilt (`python tools/build_docs.py`)."""
+import importlib.util, re
+from html.parser import HTMLParser
 from pathlib import Path
 import nbformat, pytest
 from nbdev.config import get_config
@@ -117,3 +121,98 @@ def test_code_lines_fit():
             for i, c in enumerate(nbformat.read(nb, as_version=4).cells) if c.cell_type == 'code'
             for l in c.source.splitlines() if len(l) > 120]
     assert not long, '\n'.join(long)
+
+
+# ---- figures say what they show (alt text); long pages have a table of contents
+PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=='
+PLACEHOLDER = 'No description has been provided for this image'  # nbconvert's alt text when none is given
+
+def figure_cell(src:str):
+    "A code cell that drew a figure: `src` and a PNG output"
+    out = nbformat.v4.new_output('display_data', data={'image/png': PNG, 'text/plain': '<Figure size 640x480>'})
+    return nbformat.v4.new_code_cell(src, outputs=[out])
+
+class _Page(HTMLParser):
+    "The alt text of each `<img>` (None: no alt), the id of each heading h1-h3, and the table of contents' links"
+    def __init__(self):
+        super().__init__()
+        self.alts, self.heads, self.toc, self._in_toc = [], [], [], False
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == 'img': self.alts.append(a.get('alt'))
+        if tag in ('h1', 'h2', 'h3') and a.get('id'): self.heads.append(a['id'])
+        if tag == 'nav' and 'toc' in a.get('class', '').split(): self._in_toc = True
+        if tag == 'a' and self._in_toc: self.toc.append(a['href'])
+    def handle_endtag(self, tag):
+        if tag == 'nav': self._in_toc = False
+
+def parse_page(text:str) -> _Page:
+    p = _Page(); p.feed(text); p.close()
+    return p
+
+def page_of(nb, page:str='p.html') -> str:
+    "The page `render_page` makes of notebook `nb`, after `clean_cells`"
+    return bd.render_page(bd.clean_cells(nb), {'title': 'T'}, page, 'p.ipynb', [(page, 'T')], get_config())
+
+def test_fig_alt():
+    "A cell's `#| fig-alt:` is its figure's alt text on the page and in README.md, and is not shown as code"
+    alt = 'Training loss falling over three epochs'
+    nb = nbformat.v4.new_notebook(cells=[figure_cell(f'#| fig-alt: {alt}\nplot_losses(history)'),
+                                         figure_cell(f'#| echo: false\n#| fig-alt: "{alt}, again"\nplt.plot(x)')])
+    page = page_of(nb)
+    assert parse_page(page).alts == [alt, f'{alt}, again']
+    assert 'fig-alt' not in page and 'plot_losses' in page and '>plt<' not in page  # the source shown, without options
+    nb = nbformat.v4.new_notebook(cells=[figure_cell(f'#| fig-alt: {alt}\nplot_losses(history)')])
+    readme, images = bd.render_readme(bd.clean_cells(nb), {'title': 'T'}, bd.DOCS/'images')
+    assert re.findall(r'!\[([^\]]*)\]\(docs/images/readme_0_0.png\)', readme) == [alt]
+
+def test_figures_without_alt_are_found():
+    "The build names each figure cell without a `fig-alt`; a figure not shown (output: false) needs none"
+    nb = nbformat.v4.new_notebook(cells=[figure_cell('#| fig-alt: Loss per epoch\nplot_losses(h)'),
+                                         figure_cell('plot_losses(h)'), figure_cell('#| echo: false\nplt.plot(x)'),
+                                         figure_cell('#| output: false\nplt.plot(x)'),
+                                         nbformat.v4.new_code_cell('x = 1')])
+    bad = bd.figures_without_alt(nb, 'nbs/x.ipynb')
+    assert [b.split(':')[0] for b in bad] == ['nbs/x.ipynb cell 1 (plot_losses(h))', 'nbs/x.ipynb cell 2 (plt.plot(x))']
+    assert 'add `#| fig-alt: what it shows`' in bad[0]
+
+def test_images_without_alt_are_found():
+    fine = ['<img alt="A loss curve" src="data:image/png;base64,AAAA">',
+            '<img src="a.png" alt="The query &amp; its matches">']
+    bad = ['<img src="a.png">', '<img alt="" src="a.png">',
+           f'<img alt="{PLACEHOLDER}"\nsrc="data:image/png;base64,AAAA">']
+    for page in fine: assert bd.images_without_alt(page, 'p.html') == [], page
+    for page in bad: assert len(bd.images_without_alt(page, 'p.html')) == 1, page
+    assert 'base64,...' in bd.images_without_alt(bad[2], 'p.html')[0]  # the message does not print the image
+    md = '![A query](docs/q.png) and ![png](docs/images/readme_9_0.png) ![](x.png)'
+    assert bd.images_without_alt(md, 'README.md') == [
+        'README.md: an image without alt text: ![png](docs/images/readme_9_0.png)',
+        'README.md: an image without alt text: ![](x.png)']
+
+def test_page_toc():
+    "A page with TOC_MIN headings or more lists them all at the top, in order, each link to its heading"
+    md = ['# Part 1', 'Text', '## The `triplets`', '### Sub-part', '#### Too deep for it', '## Training']
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(c) for c in md])
+    page = page_of(nb)
+    p = parse_page(page)
+    assert p.toc == ['#part-1', '#the-triplets', '#sub-part', '#training']
+    assert p.heads == ['part-1', 'the-triplets', 'sub-part', 'training']  # h4 not parsed: not in the contents
+    toc = re.search(r'<nav class="toc".*?</nav>', page, re.S)[0]
+    assert '<li class="toc-h2"><a href="#the-triplets">The <code>triplets</code></a></li>' in toc and '¶' not in toc
+    assert page.index('<nav class="toc"') < page.index('<h1 id="part-1"')
+    short = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell('## Only one')])
+    assert 'class="toc"' not in page_of(short)
+
+def test_built_docs_describe_figures():
+    "The committed pages and README.md: every image has alt text, not nbconvert's placeholder (rebuild the docs to fix)"
+    no_alt = [f'{p.name}: {alt!r}' for p in sorted((ROOT/'docs').glob('*.html'))
+              for alt in parse_page(p.read_text(encoding='utf-8')).alts if (alt or '').strip() in ('', PLACEHOLDER)]
+    no_alt += [f'README.md: {alt!r}' for alt in re.findall(r'!\[([^\]]*)\]\(', (ROOT/'README.md').read_text())
+               if alt.strip() in ('', 'png')]
+    assert not no_alt, f'{len(no_alt)} images without alt text:\n' + '\n'.join(no_alt)
+
+def test_built_docs_have_toc():
+    "Each committed page with TOC_MIN headings or more has a table of contents linking every one of them"
+    for f in sorted((ROOT/'docs').glob('*.html')):
+        p = parse_page(f.read_text(encoding='utf-8'))
+        if len(p.heads) >= bd.TOC_MIN: assert p.toc == [f'#{h}' for h in p.heads], f.name

@@ -14,11 +14,15 @@ locally and in CI:
    The Quarto-only bits nbdev leaves in `_proc` are handled here: Quarto's `{{< include FILE >}}` lines in
    markdown cells are replaced by the file's text (FILE relative to the notebook's folder, or to `nbs/` when it
    starts with `/`, as Quarto resolves it; a missing file stops the build), cell options (`#| echo: false`,
-   `#| output: false`, `#| include: false`) are applied and stripped, `:::` fenced divs become `<div>`s,
-   `[text](url){attrs}` links become `<a>` tags, links to the docs site and to the repository become relative
+   `#| output: false`, `#| include: false`, `#| fig-alt: text`) are applied and stripped, `:::` fenced divs become
+   `<div>`s, `[text](url){attrs}` links become `<a>` tags, links to the docs site and to the repository become relative
    links (see Links), and heading ids follow Pandoc's lowercase scheme so nbdev's `page.html#name` links resolve.
+   A cell's `fig-alt` becomes the alt text of its figures, as in Quarto (nbconvert's default alt text says only
+   that none was given): the build stops on a figure without one. A page with `TOC_MIN` or more headings (levels
+   1-3 in its cells) gets an on-page table of contents, as nbs/_quarto.yml's `toc: true` gives Quarto's pages: at
+   the top of the page, or beside it on a wide screen.
 3. `README.md` is rendered from `_proc/index.ipynb` with nbconvert's MarkdownExporter; its images are written to
-   `docs/images/readme_*.png` and referenced relative to the repo root.
+   `docs/images/readme_*.png` and referenced relative to the repo root, with their cells' `fig-alt` as alt text.
 
 Links. The project has no published docs site and no public repository, yet nbdev links every backticked name to
 the docs site (settings.ini's `doc_host` + `doc_baseurl`) and show_doc adds a "source" link to each definition on
@@ -126,7 +130,7 @@ def clean_md(md:str) -> str: return unescape_shortcodes(unlink_code(attr_links(f
 def clean_cells(nb, # A processed notebook
                 includes=lambda md: md, # Expands include shortcodes in a markdown cell's source
                ):
-    "Apply Quarto cell options and strip directives, as Quarto would; fix Quarto-only markdown; drop cell ids"
+    "Apply Quarto cell options (`fig-alt`: its figures' alt text) and strip them; fix Quarto-only markdown; drop ids"
     cells = []
     for c in nb.cells:
         c.pop('id', None)  # random per nbdev run: would make the output differ between builds
@@ -136,6 +140,7 @@ def clean_cells(nb, # A processed notebook
         if dirs.get('include') == 'false': continue
         if dirs.get('output') == 'false': c.outputs = []
         if dirs.get('echo') == 'false' or not c.source.strip(): c.metadata.transient = {'remove_source': True}
+        if dirs.get('fig-alt'): c.metadata.alt = dirs['fig-alt']  # nbconvert's alt for the cell's images
         for o in c.outputs:
             if 'text/markdown' in o.get('data', {}): o.data['text/markdown'] = clean_md(o.data['text/markdown'])
         # progress bars: merge stream chunks, keep what follows each line's last \r (as Jupyter shows it)
@@ -200,6 +205,19 @@ def copy_images(body:str, page:str, src_dir:Path, docs:Path) -> list:
             dest.write_bytes(f.read_bytes()); copied.append(dest)
     return copied
 
+TOC_MIN = 3  # headings a page needs for a table of contents
+_re_heading = re.compile(r'<h([1-3]) id="([^"]+)">(.*?)</h\1>', re.S)
+
+def page_toc(body:str, # A page's cells as HTML, heading ids final (after `fix_html`)
+            ) -> str:
+    "An on-page table of contents: a link to each heading of levels 1-3 in `body`; empty below `TOC_MIN` headings"
+    heads = _re_heading.findall(body)
+    if len(heads) < TOC_MIN: return ''
+    text = lambda h: re.sub(r'<a class="anchor-link".*?</a>|<(?!/?code\b)[^>]*>', '', h).strip()  # <code> kept
+    items = '\n'.join(f'<li class="toc-h{level}"><a href="#{hid}">{text(h)}</a></li>' for level, hid, h in heads)
+    return (f'<nav class="toc" aria-label="On this page">\n<div class="toc-title">On this page</div>\n'
+            f'<ul>\n{items}\n</ul>\n</nav>\n')
+
 def inline_md(s:str) -> str:
     "Markdown for one line (title, description) as inline HTML"
     return re.sub(r'^<p>|</p>\s*$', '', markdown2html(s).strip())
@@ -226,7 +244,7 @@ PAGE = """<!DOCTYPE html>
 <h1 class="title">{title_html}</h1>
 <div class="description">{desc_html}</div>
 </header>
-{body}
+{toc}{body}
 <footer>Built from <code>{src}</code> by <code>tools/build_docs.py</code>.</footer>
 </main>
 </body>
@@ -241,11 +259,11 @@ def render_page(nb, fm:dict, page:str, src:str, pages:list, cfg) -> str:
     nav = '\n'.join(f'<li><a href="{relative(page, p)}"{active(p)}>{inline_md(t)}</a></li>' for p, t in pages)
     desc = fm.get('description', '')
     home = next((p for p, _ in pages if p == 'index.html'), pages[0][0])
+    body = fix_html(body.strip(), page, site_url(cfg), blob_url(cfg))
     return PAGE.format(title=html.escape(fm['title']), site=html.escape(cfg.title), css=relative(page, 'styles.css'),
                        desc_text=html.escape(desc.replace('`', '')), home=relative(page, home), nav=nav,
                        nb_link=relative(page, f'../nbs/{src}'), title_html=inline_md(fm['title']),
-                       desc_html=inline_md(desc) if desc else '', src=f'nbs/{src}',
-                       body=fix_html(body.strip(), page, site_url(cfg), blob_url(cfg)))
+                       desc_html=inline_md(desc) if desc else '', src=f'nbs/{src}', toc=page_toc(body), body=body)
 
 CSS = """/* Written by tools/build_docs.py: page layout, then pygments highlighting, then nbs/styles.css */
 body { margin: 0; font: 16px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #212529; }
@@ -278,6 +296,14 @@ table { border: 0; border-collapse: collapse; font-size: .875rem; margin: .5rem 
 th, td { border: 0; border-bottom: 1px solid #dee2e6; padding: .3rem .6rem; text-align: left; }
 div[class^="callout"] { border-left: 4px solid #2780e3; background: #f3f8fe; padding: .25rem 1rem; margin: 1rem 0; }
 div.callout-warning, div.callout-caution { border-color: #ff7518; background: #fff8f2; }
+.toc { font-size: .85rem; border-left: 2px solid #dee2e6; padding: .1rem 0 .1rem .9rem; margin: -1rem 0 2rem; }
+.toc .toc-title { font-weight: 600; margin-bottom: .3rem; color: #495057; }
+.toc ul { list-style: none; margin: 0; padding: 0; columns: 2 16rem; column-gap: 2rem; }
+.toc li { break-inside: avoid; padding: .05rem 0; }
+.toc li.toc-h1 { font-weight: 600; } .toc li.toc-h3 { padding-left: 1rem; }
+@media (min-width: 100rem) { /* room right of the text: the contents beside it */
+  .toc { position: fixed; top: 1.5rem; left: 84rem; width: 14rem; max-height: calc(100vh - 3rem); overflow-y: auto;
+    margin: 0; } .toc ul { columns: auto; } }
 footer { margin-top: 3rem; padding-top: 1rem; border-top: 1px solid #dee2e6; font-size: .8rem; color: #6c757d; }
 """
 
@@ -305,12 +331,16 @@ def root_links(md:str, keep:str, cfg=None) -> str:
         return f"{m.group(1)}{'docs' if url.split('#')[0].endswith('.html') else 'nbs'}/{url})"
     return re.sub(r'(\]\()([^)\s]+)\)', _fix, md)
 
+_re_readme_img = re.compile(r'!\[(?P<alt>[^\]]*)\]\((?P<src>[^)\s]*readme_(?P<cell>\d+)_\d+\.\w+)\)')
+
 def render_readme(nb, fm:dict, images:Path, cfg=None) -> tuple:
     "README markdown for the processed index notebook, and its images {path relative to repo root: bytes}"
     exp = MarkdownExporter()
     rel = images.relative_to(ROOT).as_posix()
     md, res = exp.from_notebook_node(nb, resources={'unique_key': 'readme', 'output_files_dir': rel})
     md = re.sub(r'<style scoped>.*?</style>\n?', '', md, flags=re.S)  # DataFrame CSS: GitHub shows it as text
+    alt = lambda m: nb.cells[int(m['cell'])].metadata.get('alt', m['alt'])  # the cell's fig-alt, not nbconvert's 'png'
+    md = _re_readme_img.sub(lambda m: f"![{alt(m)}]({m['src']})", md)
     head = f"# {fm['title']}\n\n" + (f"> {fm['description']}\n\n" if fm.get('description') else '')
     return head + root_links(tidy_md(md), rel, cfg).strip() + '\n', res.get('outputs', {})
 
@@ -354,6 +384,32 @@ def missing_figures(nb, # A processed notebook, its `#|` directives still in the
         elif not images and makes_figure(code): bad.append(f'{src} cell {i} ({first}): plots, but has no image saved')
     return bad
 
+def figures_without_alt(nb, # A processed notebook, its `#|` directives still in the cells
+                        src:str, # The notebook, for messages
+                       ) -> list:
+    "Cells that show a figure but have no `#| fig-alt:`: the alt text, what it shows, for those who cannot see it"
+    bad = []
+    for i, c in enumerate(nb.cells):
+        if c.cell_type != 'code': continue
+        dirs, code = split_directives(c.source)
+        if dirs.get('include') == 'false' or dirs.get('output') == 'false' or dirs.get('fig-alt'): continue
+        if any(k.startswith('image/') for o in c.outputs for k in o.get('data', {})):
+            first = code.strip().splitlines()[0][:60] if code.strip() else ''
+            bad.append(f'{src} cell {i} ({first}): a figure without alt text: add `#| fig-alt: what it shows`')
+    return bad
+
+_ALT_NONE = ('', 'No description has been provided for this image', 'png')  # none; nbconvert's in HTML, in markdown
+
+def images_without_alt(text:str, # A built page, or README.md
+                       src:str, # Its name, for messages
+                      ) -> list:
+    "The images in `text`, `<img>` tags (and `![alt](...)` in markdown), whose alt text is missing or says nothing"
+    imgs = [(m[0], re.search(r'\salt="([^"]*)"', m[0])) for m in re.finditer(r'<img\b[^>]*>', text)]
+    imgs = [(tag, html.unescape(alt[1]) if alt else '') for tag, alt in imgs]
+    if src.endswith('.md'): imgs += [(m[0], m[1]) for m in re.finditer(r'!\[([^\]]*)\]\([^)]*\)', text)]
+    short = lambda tag: re.sub(r'base64,[^"]*', 'base64,...', tag)[:100]
+    return [f'{src}: an image without alt text: {short(tag)}' for tag, alt in imgs if alt.strip() in _ALT_NONE]
+
 _re_machine = re.compile(r'(?<![\w.])(/work/|/home/|/root/|/Users/|/tmp/tmp|/private/var/|\.\./shared/|[A-Z]:\\Users\\)')
 
 def machine_paths(text:str, # A built page or README.md
@@ -394,10 +450,13 @@ def raw_markdown(page:str, # A built page's HTML
     return [f'{src}: shows raw markdown, ...{page[max(0, m.start()-60):m.end()+20]!r}...' for m in _re_raw_link.finditer(page)]
 
 def check_built(docs:Path, readme:Path, local:tuple=()) -> list:
-    "Everything wrong with the built pages and README.md: links that lead nowhere or to `local`, raw markdown, machine paths"
+    "What is wrong in the pages and README.md: links leading nowhere or to `local`, raw markdown, machine paths, no alt"
     pages = sorted(docs.rglob('*.html'))
     bad = [b for p in pages for b in broken_links(p, page_links(p), local) + raw_markdown(p.read_text(encoding='utf-8'), p.name)]
-    if readme.exists(): bad += broken_links(readme, readme_links(readme), local)
+    bad += [b for p in pages for b in images_without_alt(p.read_text(encoding='utf-8'), p.name)]
+    if readme.exists():
+        md = readme.read_text(encoding='utf-8')
+        bad += broken_links(readme, readme_links(readme), local) + images_without_alt(md, 'README.md')
     return bad + [b for f in pages + [readme] if f.exists() for b in machine_paths(f.read_text(encoding='utf-8'), f.name)]
 
 def main(cached:bool=False):
@@ -412,8 +471,11 @@ def main(cached:bool=False):
     except Exception as e:  # usually a cell nbdev runs for show_doc: exports and cells with imports
         sys.exit(f"nbdev's notebook processing failed: {e}\nnbdev runs exported cells and any cell with an "
                  "import to render show_doc; keep imports in cells of their own.")
-    no_fig = [b for rel in nbs for b in missing_figures(nbformat.read(proc/rel, as_version=4), f'nbs/{rel.as_posix()}')]
+    procs = [(nbformat.read(proc/rel, as_version=4), f'nbs/{rel.as_posix()}') for rel in nbs]
+    no_fig = [b for nb, src in procs for b in missing_figures(nb, src)]
     if no_fig: sys.exit('Figures the docs would not show (run the notebook and save it with its outputs):\n' + '\n'.join(no_fig))
+    if no_alt := [b for nb, src in procs for b in figures_without_alt(nb, src)]:
+        sys.exit('Figures without alt text (say what each shows, for readers who cannot see it):\n' + '\n'.join(no_alt))
     try: loaded = [(rel, *load(proc, rel, cfg.nbs_path)) for rel in nbs]
     except IncludeError as e: sys.exit(f'Cannot include a file: {e}')
     pages = [(page, fm['title']) for _, _, fm, page in loaded]
@@ -432,8 +494,8 @@ def main(cached:bool=False):
     else: print(f'no nbs/{cfg.readme_nb}: README.md not written')
     for p in written: print(f'wrote {p.relative_to(ROOT)}')
     if bad := check_built(docs, ROOT/'README.md', (site_url(cfg), cfg.git_url)): sys.exit('What a reader would see is wrong:\n' + '\n'.join(bad))
-    print(f'checked: every figure saved, every relative link and #anchor resolves, none to {site_url(cfg)} or '
-          f'{cfg.git_url}, no machine path shown')
+    print(f'checked: every figure saved, with its alt text; every relative link and #anchor resolves, none to '
+          f'{site_url(cfg)} or {cfg.git_url}, no machine path shown')
     print(f'done in {time.time() - t0:.1f}s')
 
 if __name__ == '__main__':
