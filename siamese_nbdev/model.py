@@ -15,10 +15,10 @@ from .core import atomic_save
 from .data import normalization_for
 
 # %% auto #0
-__all__ = ['LITE0_IMAGENET', 'default_cfgs', 'MARKET_MODEL', 'PretrainedWeightsError', 'create_backbone', 'read_state_dict',
-           'lite0_imagenet_weights', 'weights_normalization', 'remove_last_downsampling', 'freeze_early_layers',
-           'ModelConfig', 'APN_Model', 'Conv4', 'conv4', 'save_checkpoint', 'load_checkpoint', 'load_model',
-           'weights_hash']
+__all__ = ['LITE0_IMAGENET', 'default_cfgs', 'MARKET_MODEL', 'OMNIGLOT_MODEL', 'PretrainedWeightsError', 'create_backbone',
+           'read_state_dict', 'lite0_imagenet_weights', 'weights_normalization', 'remove_last_downsampling',
+           'freeze_early_layers', 'ModelConfig', 'APN_Model', 'Conv4', 'conv4', 'save_checkpoint', 'load_checkpoint',
+           'load_model', 'weights_hash']
 
 # %% ../nbs/01_model.ipynb #9242ecf3
 class PretrainedWeightsError(RuntimeError):
@@ -313,3 +313,6 @@ def weights_hash(model:nn.Module, # Any PyTorch model, e.g. an `APN_Model`
 
 # %% ../nbs/01_model.ipynb #6ddbe356
 MARKET_MODEL = Path(siamese_nbdev.__file__).parent/'weights'/'market_lite0.pt'  # Shipped re-id model, for `load_model`
+
+# %% ../nbs/01_model.ipynb #21e7b926
+OMNIGLOT_MODEL = Path(siamese_nbdev.__file__).parent/'weights'/'omniglot_conv4.pt'  # Shipped one-shot character model

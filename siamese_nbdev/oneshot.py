@@ -6,6 +6,7 @@
 from __future__ import annotations
 from pathlib import Path
 import numpy as np, pandas as pd, torch
+import matplotlib.pyplot as plt
 from .data import read_image, check_names
 from .model import APN_Model
 from .encode import encode_images
@@ -13,9 +14,29 @@ from .search import euclidean_distance
 from .evaluate import bootstrap_metrics
 
 # %% auto #0
-__all__ = ['LABELS_FILE', 'read_one_shot_runs', 'one_shot_costs', 'nearest_picks', 'one_shot_accuracy', 'format_one_shot',
-           'evaluate_one_shot', 'score_trials', 'inked_points', 'modified_hausdorff_distance', 'mhd_to_each',
-           'mhd_one_shot', 'one_shot_episodes']
+__all__ = ['LABELS_FILE', 'plot_trial', 'read_one_shot_runs', 'one_shot_costs', 'nearest_picks', 'one_shot_accuracy',
+           'format_one_shot', 'evaluate_one_shot', 'score_trials', 'inked_points', 'modified_hausdorff_distance',
+           'mhd_to_each', 'mhd_one_shot', 'one_shot_episodes']
+
+# %% ../nbs/05c_oneshot.ipynb #8b1716ca
+def plot_trial(trial, # A row of `read_one_shot_runs`: `test`, `train` (the run's training images) and `answer`
+               runs_dir:str|Path, # The folder the trial's image names are relative to
+               pick:str|None=None, # The training image picked: framed green if right, red if wrong; None: no pick
+               title:str='', # Above the figure
+              ) -> plt.Figure:
+    "One trial drawn: the test image, then the run's training images with the answer (and the pick) framed"
+    runs_dir = Path(runs_dir)
+    fig, axs = plt.subplots(2, 11, figsize=(11, 2.3))
+    axs[0, 0].imshow(read_image(runs_dir/trial.test)); axs[0, 0].set_title('test image', fontsize=8)
+    for ax, name in zip(axs[:, 1:].ravel(), trial.train):
+        im = read_image(runs_dir/name)
+        ax.imshow(im)
+        colour = 'tab:green' if name == trial.answer else 'tab:red' if name == pick else None
+        if colour: ax.add_patch(plt.Rectangle((2, 2), im.width - 5, im.height - 5, fill=False, ec=colour, lw=3))
+        if name == pick: ax.set_title('picked', fontsize=8, color=colour)
+    for ax in axs.ravel(): ax.axis('off')
+    fig.suptitle(title, fontsize=9, x=0.02, y=1.1, ha='left')
+    return fig
 
 # %% ../nbs/05c_oneshot.ipynb #fc8502bb
 LABELS_FILE = 'class_labels.txt'  # In each run's folder: lines 'TEST_IMAGE TRAINING_IMAGE', paths relative to the runs
