@@ -20,8 +20,8 @@ __all__ = ['DATASET_NAME', 'DATASET_URL', 'MAX_PIXELS', 'TRIPLET_COLS', 'IMG_EXT
            'read_image', 'normalization_for', 'image_transform', 'load_image', 'image_pixels', 'read_triplets',
            'held_out_people', 'split_by_person', 'check_names', 'ImageDataset', 'APN_Dataset', 'scan_images',
            'check_triplet_images', 'list_images', 'identity_table', 'data_root', 'pid_is', 'split_identities',
-           'write_subset', 'train_transform', 'background_colour', 'RandomDistortion', 'IdentityDataset', 'with_turns',
-           'check_identity_images']
+           'write_subset', 'train_transform', 'background_colour', 'RandomDistortion', 'letterbox', 'IdentityDataset',
+           'with_turns', 'check_identity_images']
 
 # %% ../nbs/00_data.ipynb #91c06ff3
 DATASET_NAME = 'Person-Re-Id-Dataset'  # The dataset's folder name, in the cache and in its repository
@@ -155,27 +155,36 @@ def normalization_for(backbone:str='efficientnet_b0', # A timm model name
     return tuple(cfg.mean), tuple(cfg.std)
 
 # %% ../nbs/00_data.ipynb #d322dd3e
+from functools import partial
+
 def image_transform(img_size:tuple=(128, 64), # (height, width) the model sees
                     mean:tuple=(0.485, 0.456, 0.406), # Per-channel mean subtracted after scaling to [0, 1]
                     std:tuple=(0.229, 0.224, 0.225), # Per-channel standard deviation divided by
+                    keep_aspect:bool=False, # Keep the aspect ratio: fit inside (H, W), pad with the background (`letterbox`)
                    ):
     "PIL RGB image → resized, normalised float tensor of shape (3, H, W)"
-    return T.Compose([T.Resize(tuple(img_size)), T.ToTensor(), T.Normalize(mean, std)])
+    return T.Compose([_resize(img_size, keep_aspect), T.ToTensor(), T.Normalize(mean, std)])
+
+def _resize(img_size:tuple, keep_aspect:bool):
+    "The resizing step of every transform: squash to `img_size`, or `letterbox` into it"
+    return partial(letterbox, img_size=tuple(img_size)) if keep_aspect else T.Resize(tuple(img_size))
 
 # %% ../nbs/00_data.ipynb #77e5025b
 def load_image(path:str|Path, # The image file
                img_size:tuple=(128, 64), # (height, width) the model sees
                mean:tuple=(0.485, 0.456, 0.406), # Normalisation mean
                std:tuple=(0.229, 0.224, 0.225), # Normalisation standard deviation
+               keep_aspect:bool=False, # Keep the aspect ratio: fit inside (H, W), pad with the background (`letterbox`)
               ) -> torch.Tensor:
     "Read the image at `path` and turn it into the normalised (3, H, W) tensor a model takes"
-    return image_transform(img_size, mean, std)(read_image(path))
+    return image_transform(img_size, mean, std, keep_aspect)(read_image(path))
 
 # %% ../nbs/00_data.ipynb #5c494632
 def image_pixels(img_size:tuple=(128, 64), # (height, width) the model sees
+                 keep_aspect:bool=False, # Keep the aspect ratio: fit inside (H, W), pad with the background (`letterbox`)
                 ):
     "PIL RGB image → `image_transform`'s resized image as uint8 pixels (H, W, 3): an exported model's input"
-    return T.Compose([T.Resize(tuple(img_size)), _pixel_tensor])
+    return T.Compose([_resize(img_size, keep_aspect), _pixel_tensor])
 
 def _pixel_tensor(im:Image.Image) -> torch.Tensor: return torch.from_numpy(np.array(im, dtype=np.uint8))
 
@@ -315,10 +324,11 @@ class ImageDataset(Dataset):
                  mean:tuple=(0.485, 0.456, 0.406), # Normalisation mean
                  std:tuple=(0.229, 0.224, 0.225), # Normalisation standard deviation
                  pixels:bool=False, # Give uint8 pixels (H, W, 3) after resizing instead (see `image_pixels`)
+                 keep_aspect:bool=False, # Keep the aspect ratio: fit inside (H, W), pad with the background (`letterbox`)
                 ):
         self.names, self.img_dir = list(names), Path(img_dir)
         _check_images(self.names, self.img_dir, 'the image list')
-        self.tfm = image_pixels(img_size) if pixels else image_transform(img_size, mean, std)
+        self.tfm = image_pixels(img_size, keep_aspect) if pixels else image_transform(img_size, mean, std, keep_aspect)
     def __len__(self): return len(self.names)
     def __getitem__(self, i): return self.tfm(read_image(self.img_dir/self.names[i]))
 
@@ -330,12 +340,13 @@ class APN_Dataset(Dataset):
                  img_size:tuple=(128, 64), # (height, width) the model sees
                  mean:tuple=(0.485, 0.456, 0.406), # Normalisation mean
                  std:tuple=(0.229, 0.224, 0.225), # Normalisation standard deviation
+                 keep_aspect:bool=False, # Keep the aspect ratio: fit inside (H, W), pad with the background (`letterbox`)
                 ):
         self.df = read_triplets(df)
         self.img_dir = Path(img_dir)
         _check_images(pd.unique(self.df[TRIPLET_COLS].values.ravel()), self.img_dir,
                       self.df.attrs['source'])
-        self.tfm = image_transform(img_size, mean, std)
+        self.tfm = image_transform(img_size, mean, std, keep_aspect)
     def __len__(self): return len(self.df)
     def __getitem__(self, i):
         row = self.df.iloc[i]
@@ -533,9 +544,10 @@ def train_transform(img_size:tuple=(128, 64), # (height, width) the model sees
                     pad:int=10, # Pad by this many pixels, then crop back to `img_size` at a random offset; 0: no crop
                     erase:float=0.5, # Probability of erasing a random rectangle
                     distort:bool=False, # Small random affine distortions first (`RandomDistortion`)
+                    keep_aspect:bool=False, # Keep the aspect ratio: fit inside (H, W), pad with the background (`letterbox`)
                    ):
     "PIL RGB image → augmented, normalised float tensor of shape (3, H, W)"
-    tf = [RandomDistortion()]*distort + [T.Resize(tuple(img_size))] + [T.RandomHorizontalFlip()]*flip
+    tf = ([RandomDistortion()] if distort else []) + [_resize(img_size, keep_aspect)] + [T.RandomHorizontalFlip()]*flip
     if pad: tf += [T.Pad(pad), T.RandomCrop(tuple(img_size))]
     return T.Compose(tf + [T.ToTensor(), T.Normalize(mean, std)]
                      + [T.RandomErasing(p=erase)]*(erase > 0))
@@ -562,6 +574,18 @@ class RandomDistortion(torch.nn.Module):
         angle, shift, scale, shear = a.get_params(a.degrees, a.translate, a.scale, a.shear, list(im.size))
         return T.functional.affine(im, angle, list(shift), scale, list(shear),
                                    T.InterpolationMode.BILINEAR, fill=list(background_colour(im)))
+
+# %% ../nbs/00_data.ipynb #e78bdd86
+def letterbox(im:Image.Image, # An RGB image
+              img_size:tuple, # (height, width) of the result
+             ) -> Image.Image:
+    "`im` resized to fit inside `img_size` keeping its aspect ratio (bilinear), centred on its background colour"
+    h, w = img_size
+    scale = min(h/im.height, w/im.width)
+    width, height = max(1, round(im.width*scale)), max(1, round(im.height*scale))
+    out = Image.new('RGB', (w, h), background_colour(im))
+    out.paste(im.resize((width, height), Image.BILINEAR), ((w - width)//2, (h - height)//2))
+    return out
 
 # %% ../nbs/00_data.ipynb #c69f22df
 class IdentityDataset(Dataset):

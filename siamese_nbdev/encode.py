@@ -63,7 +63,7 @@ def encode_images(model:APN_Model, # The embedding model (or an exported one: `O
 def _loader(cfg, img_names, data_dir, device:torch.device, batch_size, num_workers, pixels:bool) -> DataLoader:
     "Batches of the named images prepared as `cfg` says (uint8 pixels for an exported model), in their order"
     num_workers = default_workers(device) if num_workers is None else num_workers
-    ds = ImageDataset(img_names, data_dir, cfg.img_size, cfg.mean, cfg.std, pixels=pixels)
+    ds = ImageDataset(img_names, data_dir, cfg.img_size, cfg.mean, cfg.std, pixels=pixels, keep_aspect=cfg.keep_aspect)
     return DataLoader(ds, batch_size=batch_size or default_batch_size(device), num_workers=num_workers,
                       pin_memory=device.type == 'cuda', persistent_workers=False,
                       prefetch_factor=4 if num_workers else None)

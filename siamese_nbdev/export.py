@@ -41,6 +41,11 @@ def export_onnx(model:APN_Model, # The embedding model; its config says how imag
     "Write `model` as ONNX: input `pixels`, uint8 RGB (batch, height, width, 3); output `embedding`; config in metadata"
     onnx, path = _onnx_packages(), Path(path)
     if path.suffix.lower() != '.onnx': raise ValueError(f"{path}: an ONNX file name must end in .onnx")
+    if model.config.keep_aspect: raise ValueError(
+        f"Cannot export to {path}: the model keeps its images' aspect ratio (keep_aspect=True, letterboxed to "
+        f"{model.config.img_size} on their background colour), which the graph, resizing its input by "
+        "interpolation alone, cannot do. Encode with the checkpoint instead, or export a model trained with "
+        "keep_aspect=False")
     proto = _onnx_program(model, opset).model_proto
     meta = {'siamese_nbdev.config': json.dumps(model.config.as_dict()), 'siamese_nbdev.input': PIXELS,
             'siamese_nbdev.weights': weights_hash(model)}

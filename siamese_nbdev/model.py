@@ -173,15 +173,17 @@ class ModelConfig:
     last_stride:int=2 # 1: the backbone's last downsampling removed
     flip_average:bool=False # In eval mode, embed each image with its mirror image
     head:bool=True # False: no embedding head, the embedding is the backbone's pooled features (`embed_size` of them)
+    keep_aspect:bool=False # Images letterboxed to `img_size`, their aspect ratio kept (`letterbox`), not squashed
     def __post_init__(self):
         if self.last_stride not in (1, 2): raise ValueError(f"last_stride must be 1 or 2, not {self.last_stride}")
         for k, cast in dict(embed_size=int, img_size=lambda v: tuple(map(int, v)), mean=_floats, std=_floats,
-                            bnneck=bool, last_stride=int, flip_average=bool, head=bool).items():
+                            bnneck=bool, last_stride=int, flip_average=bool, head=bool, keep_aspect=bool).items():
             object.__setattr__(self, k, cast(getattr(self, k)))  # plain values, as a checkpoint stores them
     def as_dict(self) -> dict:
-        "The config as plain values, for checkpoints, JSON and `APN_Model(**config)`; `head` only when False"
+        "The config as plain values, for checkpoints, JSON and `APN_Model(**config)`; `head` only if False, `keep_aspect` if True"
         d = asdict(self)
         if d['head']: del d['head']  # a config with a head reads as those written before `head` existed
+        if not d['keep_aspect']: del d['keep_aspect']  # and one that squashes as those before `keep_aspect`
         return d
 
 def _floats(v) -> tuple: return tuple(map(float, v))
@@ -200,13 +202,15 @@ class APN_Model(nn.Module):
                  last_stride:int=2, # 1: remove the backbone's last downsampling (`remove_last_downsampling`)
                  flip_average:bool=False, # In eval mode, embed each image as the mean of its and its mirror's features
                  head:bool=True, # False, or `embed_size=0`: no head, the backbone's pooled features are the embedding
+                 keep_aspect:bool=False, # Its images are letterboxed to `img_size` (aspect ratio kept), not squashed
                 ):
         super().__init__()
         if mean is None or std is None: mean, std = weights_normalization(backbone, weights)
         head = head and embed_size != 0
         self.backbone = create_backbone(backbone, embed_size if head else 0, pretrained, weights, img_size)
         if not head: embed_size = _pooled_size(self.backbone, backbone, img_size, embed_size)
-        self.config = ModelConfig(backbone, embed_size, img_size, mean, std, bnneck, last_stride, flip_average, head)
+        self.config = ModelConfig(backbone, embed_size, img_size, mean, std, bnneck, last_stride, flip_average, head,
+                                  keep_aspect)
         if last_stride == 1: remove_last_downsampling(self.backbone, img_size)
         self.neck = nn.BatchNorm1d(embed_size) if bnneck else None
         if bnneck: self.neck.bias.requires_grad_(False)  # no shift: the classifier after it sees centred features

@@ -28,7 +28,7 @@ __all__ = ['triplet_dataloaders', 'train_fn', 'WithLoss', 'eval_fn', 'triplet_lo
 # %% ../nbs/02_train.ipynb #17818fbc
 def triplet_dataloaders(csv:str|Path|pd.DataFrame, # Triplet CSV (or DataFrame): Anchor, Positive, Negative
                         img_dir:str|Path, # Folder holding the images
-                        config:ModelConfig, # The model's config: `img_size`, `mean`, `std` are used
+                        config:ModelConfig, # The model's config: `img_size`, `mean`, `std`, `keep_aspect` are used
                         batch_size:int=32, # Triplets per batch (per process under `torchrun`)
                         valid_frac:float=0.2, # Fraction of people held out for validation
                         seed:int=42, # Seed for the split and the shuffling
@@ -37,7 +37,7 @@ def triplet_dataloaders(csv:str|Path|pd.DataFrame, # Triplet CSV (or DataFrame):
                        ) -> tuple[DataLoader, DataLoader]:
     "Train and validation loaders over triplets whose images all decode, split by person"
     triplets = check_triplet_images(read_triplets(csv), img_dir, skip_bad_images)
-    train_ds, valid_ds = (APN_Dataset(part, img_dir, config.img_size, config.mean, config.std)
+    train_ds, valid_ds = (APN_Dataset(part, img_dir, config.img_size, config.mean, config.std, config.keep_aspect)
                           for part in split_by_person(triplets, valid_frac, seed))
     kw = dict(batch_size=batch_size, num_workers=num_workers, pin_memory=torch.cuda.is_available())
     return _shuffled(train_ds, seed, **kw), _in_order(valid_ds, **kw)
@@ -277,7 +277,7 @@ class PrototypicalLoss(nn.Module):
 
 # %% ../nbs/02_train.ipynb #134bd984
 def identity_dataloaders(img_dir:str|Path, # Market-1501 named images, or one sub-folder per identity
-                         config:ModelConfig, # The model's config: `img_size`, `mean`, `std` are used
+                         config:ModelConfig, # The model's config: `img_size`, `mean`, `std`, `keep_aspect` are used
                          pk:tuple=(16, 4), # P identities × K images of each per batch
                          valid_frac:float=0.2, # Fraction of the identities held out for validation
                          seed:int=42, # Seed for the split and the batches
@@ -289,8 +289,8 @@ def identity_dataloaders(img_dir:str|Path, # Market-1501 named images, or one su
     "P×K batches of (images, identity labels) from the training identities, and the table of the held-out ones"
     train_t, valid_t = split_identities(identity_table(img_dir) if table is None else table, valid_frac, seed)
     train_t = check_identity_images(train_t, img_dir, skip_bad_images)
-    size, mean, std = config.img_size, config.mean, config.std
-    ds = IdentityDataset(train_t, img_dir, train_transform(size, mean, std, flip))  # flipped, padded, cropped, erased
+    size, mean, std, keep = config.img_size, config.mean, config.std, config.keep_aspect
+    ds = IdentityDataset(train_t, img_dir, train_transform(size, mean, std, flip, keep_aspect=keep))  # flipped, padded, cropped, erased
     dl = DataLoader(ds, batch_sampler=PKSampler(ds.labels, *pk, seed), num_workers=num_workers,
                     pin_memory=torch.cuda.is_available())
     return dl, valid_t
