@@ -92,6 +92,8 @@ def _recipe_settings(p:argparse.ArgumentParser):
     p.add_argument('--embed-size', type=int, help="embedding size (default: the recipe's, 512)")
     p.add_argument('--img-size', type=int, nargs=2, metavar=('H', 'W'), help="input height "
                    "and width (default: the recipe's, reid 192 96, original 128 64)")
+    p.add_argument('--keep-aspect', action=argparse.BooleanOptionalAction, help="fit each image inside the input "
+                   "size with its aspect ratio kept, padded with its background colour (default: no, squashed to it)")
     p.add_argument('--recipe', choices=list(RECIPES), default='reid', help="'reid' (default): "
                    "identity-aware training; 'original': the tutorial's fixed triplets; "
                    "'oneshot': classes never seen, from one image each")

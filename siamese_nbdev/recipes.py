@@ -33,6 +33,7 @@ class Recipe:
     pretrained:bool=False # Start from timm's ImageNet weights, from its hub (when `weights` is None)
     embed_size:int=512 # Embedding size
     img_size:tuple=(128, 64) # (height, width) of the input images
+    keep_aspect:bool=False # Fit each image inside img_size, its aspect kept, padded with its background colour
     epochs:int=15 # Passes over the training data
     lr:float=1e-3 # Adam's (peak) learning rate
     margin:float=1.0 # Triplet loss margin
@@ -65,7 +66,8 @@ class OriginalRecipe(Recipe):
     def model(self) -> APN_Model:
         "From scratch, the tutorial's input (pixels / 255); from weights, what they were trained with"
         mean, std = (None, None) if self.starts_trained() else ((0., 0., 0.), (1., 1., 1.))
-        return APN_Model(self.model_name(), self.embed_size, self.from_hub(), self.weights, self.img_size, mean, std)
+        return APN_Model(self.model_name(), self.embed_size, self.from_hub(), self.weights, self.img_size, mean, std,
+                         keep_aspect=self.keep_aspect)
     def loaders(self, data:Path|list, config, device, workers:int=0) -> tuple[DataLoader, DataLoader]:
         "Training triplets and validation triplets, of different people, as the model with `config` sees them"
         if len(folders := _folders(data)) != 1: raise ValueError(
@@ -102,7 +104,7 @@ class ReidRecipe(Recipe):
     def model(self) -> APN_Model:
         "The BNNeck model, last downsampling removed, mirror averaging; early layers frozen when starting trained"
         m = APN_Model(self.model_name(), self.embed_size, self.from_hub(), self.weights, self.img_size, bnneck=True,
-                      last_stride=self.last_stride, flip_average=self.mirror)
+                      last_stride=self.last_stride, flip_average=self.mirror, keep_aspect=self.keep_aspect)
         if self.freeze_reduction and self.starts_trained(): freeze_early_layers(m.backbone, self.freeze_reduction)
         return m
     def loaders(self, data:Path|list, config, device, workers:int=0) -> tuple[DataLoader, partial]:
@@ -150,13 +152,13 @@ class OneShotRecipe(Recipe):
         object.__setattr__(self, 'pk', tuple(self.pk))
     def model(self) -> APN_Model:
         return APN_Model(self.model_name(), self.embed_size, self.from_hub(), self.weights, self.img_size,
-                         flip_average=self.mirror)
+                         flip_average=self.mirror, keep_aspect=self.keep_aspect)
     def loaders(self, data:Path|list, config, device, workers:int=0) -> tuple[DataLoader, partial]:
         "P×K batches of the training groups' classes (turned, distorted), and a function scoring one-shot episodes"
         table, folder = _identities(data)
         train_t, valid_t = _split_groups(table, self.valid_frac, self.seed)
         train_t = check_identity_images(train_t, folder, self.skip_bad_images)
-        tfm = train_transform(self.img_size, config.mean, config.std, self.mirror, 0, 0, self.distort)
+        tfm = train_transform(self.img_size, config.mean, config.std, self.mirror, 0, 0, self.distort, config.keep_aspect)
         ds = IdentityDataset(with_turns(train_t, self.turns), folder, tfm, cache=True)
         dl = DataLoader(ds, batch_sampler=PKSampler(ds.labels, *self.pk, self.seed), num_workers=workers)
         episodes = one_shot_episodes(valid_t, self.valid_way, self.valid_episodes, self.seed)
