@@ -160,7 +160,7 @@ from functools import partial
 def image_transform(img_size:tuple=(128, 64), # (height, width) the model sees
                     mean:tuple=(0.485, 0.456, 0.406), # Per-channel mean subtracted after scaling to [0, 1]
                     std:tuple=(0.229, 0.224, 0.225), # Per-channel standard deviation divided by
-                    keep_aspect:bool=False, # Keep the aspect ratio: fit inside (H, W), pad with the background (`letterbox`)
+                    keep_aspect:bool=False, # Keep the aspect ratio: fit, pad with the background (`letterbox`)
                    ):
     "PIL RGB image → resized, normalised float tensor of shape (3, H, W)"
     return T.Compose([_resize(img_size, keep_aspect), T.ToTensor(), T.Normalize(mean, std)])
@@ -181,7 +181,7 @@ def load_image(path:str|Path, # The image file
 
 # %% ../nbs/00_data.ipynb #5c494632
 def image_pixels(img_size:tuple=(128, 64), # (height, width) the model sees
-                 keep_aspect:bool=False, # Keep the aspect ratio: fit inside (H, W), pad with the background (`letterbox`)
+                 keep_aspect:bool=False, # Keep the aspect ratio: fit, pad with the background (`letterbox`)
                 ):
     "PIL RGB image → `image_transform`'s resized image as uint8 pixels (H, W, 3): an exported model's input"
     return T.Compose([_resize(img_size, keep_aspect), _pixel_tensor])
@@ -324,7 +324,7 @@ class ImageDataset(Dataset):
                  mean:tuple=(0.485, 0.456, 0.406), # Normalisation mean
                  std:tuple=(0.229, 0.224, 0.225), # Normalisation standard deviation
                  pixels:bool=False, # Give uint8 pixels (H, W, 3) after resizing instead (see `image_pixels`)
-                 keep_aspect:bool=False, # Keep the aspect ratio: fit inside (H, W), pad with the background (`letterbox`)
+                 keep_aspect:bool=False, # Keep the aspect ratio: fit, pad with the background (`letterbox`)
                 ):
         self.names, self.img_dir = list(names), Path(img_dir)
         _check_images(self.names, self.img_dir, 'the image list')
@@ -340,7 +340,7 @@ class APN_Dataset(Dataset):
                  img_size:tuple=(128, 64), # (height, width) the model sees
                  mean:tuple=(0.485, 0.456, 0.406), # Normalisation mean
                  std:tuple=(0.229, 0.224, 0.225), # Normalisation standard deviation
-                 keep_aspect:bool=False, # Keep the aspect ratio: fit inside (H, W), pad with the background (`letterbox`)
+                 keep_aspect:bool=False, # Keep the aspect ratio: fit, pad with the background (`letterbox`)
                 ):
         self.df = read_triplets(df)
         self.img_dir = Path(img_dir)
@@ -544,7 +544,7 @@ def train_transform(img_size:tuple=(128, 64), # (height, width) the model sees
                     pad:int=10, # Pad by this many pixels, then crop back to `img_size` at a random offset; 0: no crop
                     erase:float=0.5, # Probability of erasing a random rectangle
                     distort:bool=False, # Small random affine distortions first (`RandomDistortion`)
-                    keep_aspect:bool=False, # Keep the aspect ratio: fit inside (H, W), pad with the background (`letterbox`)
+                    keep_aspect:bool=False, # Keep the aspect ratio: fit, pad with the background (`letterbox`)
                    ):
     "PIL RGB image → augmented, normalised float tensor of shape (3, H, W)"
     tf = ([RandomDistortion()] if distort else []) + [_resize(img_size, keep_aspect)] + [T.RandomHorizontalFlip()]*flip

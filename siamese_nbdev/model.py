@@ -180,7 +180,7 @@ class ModelConfig:
                             bnneck=bool, last_stride=int, flip_average=bool, head=bool, keep_aspect=bool).items():
             object.__setattr__(self, k, cast(getattr(self, k)))  # plain values, as a checkpoint stores them
     def as_dict(self) -> dict:
-        "The config as plain values, for checkpoints, JSON and `APN_Model(**config)`; `head` only if False, `keep_aspect` if True"
+        "Plain values, for checkpoints, JSON and `APN_Model(**config)`; `head` only if False, `keep_aspect` if True"
         d = asdict(self)
         if d['head']: del d['head']  # a config with a head reads as those written before `head` existed
         if not d['keep_aspect']: del d['keep_aspect']  # and one that squashes as those before `keep_aspect`

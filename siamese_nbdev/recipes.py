@@ -158,7 +158,8 @@ class OneShotRecipe(Recipe):
         table, folder = _identities(data)
         train_t, valid_t = _split_groups(table, self.valid_frac, self.seed)
         train_t = check_identity_images(train_t, folder, self.skip_bad_images)
-        tfm = train_transform(self.img_size, config.mean, config.std, self.mirror, 0, 0, self.distort, config.keep_aspect)
+        tfm = train_transform(self.img_size, config.mean, config.std, flip=self.mirror, pad=0, erase=0,
+                              distort=self.distort, keep_aspect=config.keep_aspect)
         ds = IdentityDataset(with_turns(train_t, self.turns), folder, tfm, cache=True)
         dl = DataLoader(ds, batch_sampler=PKSampler(ds.labels, *self.pk, self.seed), num_workers=workers)
         episodes = one_shot_episodes(valid_t, self.valid_way, self.valid_episodes, self.seed)

@@ -290,7 +290,8 @@ def identity_dataloaders(img_dir:str|Path, # Market-1501 named images, or one su
     train_t, valid_t = split_identities(identity_table(img_dir) if table is None else table, valid_frac, seed)
     train_t = check_identity_images(train_t, img_dir, skip_bad_images)
     size, mean, std, keep = config.img_size, config.mean, config.std, config.keep_aspect
-    ds = IdentityDataset(train_t, img_dir, train_transform(size, mean, std, flip, keep_aspect=keep))  # flipped, padded, cropped, erased
+    tfm = train_transform(size, mean, std, flip, keep_aspect=keep)  # flipped, padded and cropped, erased
+    ds = IdentityDataset(train_t, img_dir, tfm)
     dl = DataLoader(ds, batch_sampler=PKSampler(ds.labels, *pk, seed), num_workers=num_workers,
                     pin_memory=torch.cuda.is_available())
     return dl, valid_t
