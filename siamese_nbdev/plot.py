@@ -72,7 +72,7 @@ def _wrap(name:str, width:int=14) -> str:
     return '\n'.join(lines)
 
 # %% ../nbs/06_plot.ipynb #12e4b46b
-def plot_losses(history:pd.DataFrame, # `fit`'s history: `epoch`, `train_loss`; `valid_loss`, rank-k, `mAP` or `accuracy`
+def plot_losses(history:pd.DataFrame, # `fit`'s history: epoch, train_loss; valid_loss, rank-k and mAP, or accuracy
                 fname:str|Path|None=None, # Save the figure to this file
                ) -> Figure:
     "Training loss per epoch beside the validation loss (or rank-1 and mAP, or accuracy), with the best epoch marked"
