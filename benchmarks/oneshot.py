@@ -16,10 +16,10 @@ beside the published accuracies on the same 20 runs. Every measured accuracy is 
 interval from bootstrap resamples of the runs.
 """
 from __future__ import annotations
-import argparse, platform, subprocess, sys, time
+import argparse, json, platform, subprocess, sys, time
 from pathlib import Path
 import torch
-from siamese_nbdev.model import APN_Model, LITE0_IMAGENET, MARKET_MODEL, load_model, load_checkpoint
+from siamese_nbdev.model import APN_Model, LITE0_IMAGENET, MARKET_MODEL, OMNIGLOT_MODEL, load_model, load_checkpoint
 from siamese_nbdev.oneshot import evaluate_one_shot, mhd_one_shot, format_one_shot
 
 PUBLISHED = [  # (who, trained on, accuracy %, source): reported on the same 20 runs, not rerun here
@@ -33,13 +33,15 @@ PUBLISHED = [  # (who, trained on, accuracy %, source): reported on the same 20 
 ]
 
 def train(omniglot:Path, run:Path) -> float:
-    "Train `siamese_train --recipe oneshot` into `run`; its wall-clock minutes, start to end"
+    "Train `siamese_train --recipe oneshot` into `run`; its wall-clock minutes, start to end (also in run/train.json)"
     cmd = ['siamese_train', '--data', omniglot/'images_background_small1', omniglot/'images_background_small2',
            '--recipe', 'oneshot', '--out', run, '--device', 'cpu']
     print(' '.join(map(str, cmd)), flush=True)
     start = time.time()
     if subprocess.run([str(c) for c in cmd]).returncode: sys.exit('training failed')
-    return (time.time() - start)/60
+    minutes = (time.time() - start)/60
+    (run/'train.json').write_text(json.dumps(dict(minutes=minutes, threads=torch.get_num_threads())))
+    return minutes
 
 def pct(result:dict) -> str:
     "`91.0 (88.2–93.5)`: the accuracy and its 95 % interval, in percent"
@@ -54,18 +56,19 @@ def main():
     p.add_argument('--skip-train', action='store_true', help='score the run already in OUT/run')
     a = p.parse_args()
     runs, run = a.omniglot/'one-shot-runs', a.out/'run'
-    minutes = None if a.skip_train else train(a.omniglot, run)
+    minutes = json.loads((run/'train.json').read_text())['minutes'] if a.skip_train else train(a.omniglot, run)
     ckpt = load_checkpoint(run/'best_model.pt')
     rows = []  # (who, trained on, accuracy with interval)
     fresh = evaluate_one_shot(load_model(run/'best_model.pt'), runs, device='cpu')
     print('fresh run:', format_one_shot(fresh), flush=True)
-    took = f', {minutes:.1f} min' if minutes is not None else ''
+    took = f', {minutes:.1f} min'
     rows.append((f"`siamese_train --recipe oneshot`, fresh (epoch {ckpt['epoch']} of {ckpt['train_args']['epochs']}{took})",
                  'the 2 small background sets: 8 alphabets, 2 held out for validation', pct(fresh)))
-    from siamese_nbdev.model import OMNIGLOT_MODEL
-    shipped = load_checkpoint(OMNIGLOT_MODEL)
-    omni = evaluate_one_shot(load_model(OMNIGLOT_MODEL), runs, device='cpu')
-    rows.append((f"`OMNIGLOT_MODEL` (shipped, epoch {shipped['epoch']})", 'the same', pct(omni)))
+    omni = None
+    if OMNIGLOT_MODEL.exists():  # shipped from a run of this script (`tools/ship_model.py --oneshot-run`)
+        omni = evaluate_one_shot(load_model(OMNIGLOT_MODEL), runs, device='cpu')
+        rows.append((f"`OMNIGLOT_MODEL` (shipped, {load_checkpoint(OMNIGLOT_MODEL)['trained_by']})", 'the same',
+                     pct(omni)))
     market = evaluate_one_shot(load_model(MARKET_MODEL), runs, device='cpu')
     rows.append(('`MARKET_MODEL`, zero-shot', 'people (Market-1501), never characters', pct(market)))
     lite = APN_Model('efficientnet_lite0', embed_size=0, weights=LITE0_IMAGENET, img_size=(105, 105)).eval()
@@ -81,12 +84,11 @@ def main():
             f"{torch.__version__}. Measured rows: 400 trials (20 runs of 20), intervals from 2,000 bootstrap "
             "resamples of the runs. Published rows are as their authors report them on the same runs, not rerun "
             "here.\n\n" + '\n'.join(table) + '\n')
-    if minutes is not None:
-        target = 'met' if minutes <= 20 and fresh['accuracy'] >= 0.92 else 'missed'
-        text += (f"\nTarget for the fresh run: ≥ 92 % in ≤ 20 minutes on two CPU cores: **{target}** "
-                 f"({100*fresh['accuracy']:.1f} % in {minutes:.1f} min).\n")
-    text += (f"\nTarget for `OMNIGLOT_MODEL`: ≥ 93 %: **{'met' if omni['accuracy'] >= 0.93 else 'missed'}** "
-             f"({100*omni['accuracy']:.1f} %).\n")
+    target = 'met' if minutes <= 20 and fresh['accuracy'] >= 0.92 else 'missed'
+    text += (f"\nTarget for the fresh run: ≥ 92 % in ≤ 20 minutes on two CPU cores: **{target}** "
+             f"({100*fresh['accuracy']:.1f} % in {minutes:.1f} min).\n")
+    if omni is not None: text += (f"\nTarget for `OMNIGLOT_MODEL`: ≥ 93 %: "
+                                  f"**{'met' if omni['accuracy'] >= 0.93 else 'missed'}** ({100*omni['accuracy']:.1f} %).\n")
     a.table.write_text(text)
     print(text)
 
