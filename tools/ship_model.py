@@ -3,7 +3,7 @@
     python benchmarks/reid.py --data DATA --out runs/reid-bench --arms default   # trains it: about an hour on 2 CPU cores
     python tools/ship_model.py --bench runs/reid-bench
     python benchmarks/oneshot.py --omniglot OMNIGLOT --out runs/oneshot-bench    # about 20 minutes on 2 CPU cores
-    python tools/ship_model.py --oneshot-run runs/oneshot-bench/run --omniglot OMNIGLOT
+    python tools/ship_model.py --oneshot-run runs/oneshot-bench/scratch --omniglot OMNIGLOT
 
 The model is the re-id benchmark's `default` arm: `siamese_train`'s default recipe (`--weights lite0-imagenet`),
 trained and validated on 521 of the dataset's 651 people, its epoch chosen by validation mAP. The benchmark's 130 test
