@@ -138,7 +138,7 @@ class OneShotRecipe(Recipe):
     backbone:str|None='conv4' # A timm model name (`conv4`: the four-block ConvNet, registered by the model chapter)
     embed_size:int=0 # 0: the backbone's pooled features are the embedding, no head
     img_size:tuple=(28, 28) # (height, width) of the input images
-    epochs:int=80 # Passes over the training classes (each class's images, K at a time): about 16 minutes on 2 CPU cores
+    epochs:int=64 # Passes over the training classes (each class's images, K at a time): about 15 minutes on 2 CPU cores
     lr:float=1e-3 # Adam's peak learning rate, then cosine decay
     pk:tuple=(60, 2) # P classes × K images per batch
     shots:int=1 # Images of each class in a batch that make its prototype; the other K − shots are its queries
