@@ -56,6 +56,16 @@ class Recipe:
         "The recipe's name and settings as plain values, stored in the run's checkpoints"
         return dict(recipe=self.name, **asdict(self))
 
+# %% ../nbs/05e_recipes.ipynb #3f92a93d
+def _folders(data:Path|str|list) -> list[Path]:
+    "One dataset folder or several, as a list"
+    return [Path(d) for d in data] if isinstance(data, (list, tuple)) else [Path(data)]
+
+def _identities(data:Path|list) -> tuple[pd.DataFrame, Path]:
+    "The identity table of one or several dataset folders (each its train/ where it has one), and the folder it is in"
+    roots = [d/'train' if (d/'train').is_dir() else d for d in _folders(data)]
+    return identity_table(roots if len(roots) > 1 else roots[0]), data_root(roots)
+
 # %% ../nbs/05e_recipes.ipynb #6b172a9d
 @dataclass(frozen=True)
 class OriginalRecipe(Recipe):
@@ -120,15 +130,6 @@ class ReidRecipe(Recipe):
     def describe(self, train_dl, valid, device) -> str:
         return (f"training on {len(train_dl.dataset)} images of {len(train_dl.dataset.classes)} identities, "
                 f"validating on {valid.keywords['table'].pid.nunique()} others, device {device}")
-
-def _folders(data:Path|str|list) -> list[Path]:
-    "One dataset folder or several, as a list"
-    return [Path(d) for d in data] if isinstance(data, (list, tuple)) else [Path(data)]
-
-def _identities(data:Path|list) -> tuple[pd.DataFrame, Path]:
-    "The identity table of one or several dataset folders (each its train/ where it has one), and the folder it is in"
-    roots = [d/'train' if (d/'train').is_dir() else d for d in _folders(data)]
-    return identity_table(roots if len(roots) > 1 else roots[0]), data_root(roots)
 
 # %% ../nbs/05e_recipes.ipynb #3279a711
 @dataclass(frozen=True)

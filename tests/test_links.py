@@ -18,6 +18,8 @@ ALLOWED = {  # host, or host/path and what is under it: why the docs link there
     'pypi.org/project': 'packages on the Python package index that the extras install',
     'pytorch.org/docs': "PyTorch's documentation (torchrun, for training on several GPUs)",
     'fastapi.tiangolo.com': "FastAPI's documentation: the web framework `siamese_app` is built on (the `app` extra)",
+    'github.com/brendenlake/omniglot': "Omniglot's repository (Lake et al.): the handwritten characters and one-shot "
+                                       "runs the one-shot chapter and the characters tutorial use, and their licence",
 }
 NOT_PUBLISHED = ('siamese-nbdev.github.io', 'github.com/siamese-nbdev')  # nbdev's defaults for settings.ini's `user`
 
