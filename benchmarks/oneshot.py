@@ -22,17 +22,9 @@ import argparse, json, platform, subprocess, sys, time
 from pathlib import Path
 import torch
 from siamese_nbdev.model import APN_Model, LITE0_IMAGENET, MARKET_MODEL, OMNIGLOT_MODEL, load_model, load_checkpoint
-from siamese_nbdev.oneshot import evaluate_one_shot, mhd_one_shot, format_one_shot
+from siamese_nbdev.oneshot import (evaluate_one_shot, mhd_one_shot, format_one_shot, one_shot_percent,
+                                   PUBLISHED_ONE_SHOT)
 
-PUBLISHED = [  # (who, trained on, accuracy %, source): reported on the same 20 runs, not rerun here
-    ('People', '—', 95.5, 'Lake, Salakhutdinov and Tenenbaum, *Science* 2015'),
-    ('Bayesian Program Learning', '30 alphabets', 96.7, 'Lake et al. 2015'),
-    ('Siamese ConvNet (Koch et al.)', '30 alphabets, affine distortions', 92.0, 'Koch, Zemel and Salakhutdinov 2015'),
-    ('ConvNet', '30 alphabets', 86.5, 'Lake et al. 2015'),
-    ('ConvNet', '5 alphabets', 76.8, 'Lake, Salakhutdinov and Tenenbaum 2019, *The Omniglot challenge*'),
-    ('Prototypical network', '30 alphabets', 86.3, 'Lake et al. 2019'),
-    ('Prototypical network', '5 alphabets', 69.9, 'Lake et al. 2019'),
-]
 
 ARMS = {  # name: (what it is, siamese_train's arguments beyond --data, --recipe oneshot and --out)
     'scratch': ("`siamese_train --recipe oneshot`: conv4 from scratch, the recipe's defaults", []),
@@ -53,18 +45,13 @@ def train(omniglot:Path, run:Path, extra:list) -> float:
     (run/'train.json').write_text(json.dumps(dict(minutes=minutes, threads=torch.get_num_threads())))
     return minutes
 
-def pct(result:dict) -> str:
-    "`91.0 (88.2–93.5)`: the accuracy and its 95 % interval, in percent"
-    lo, hi = result['interval']
-    return f"{100*result['accuracy']:.1f} ({100*lo:.1f}–{100*hi:.1f})"
-
 def arm_row(name:str, run:Path, runs:Path) -> tuple:
     "An arm's row: what it is, with the epoch kept and its training minutes; what it trained on; its accuracy"
     ckpt, minutes = load_checkpoint(run/'best_model.pt'), json.loads((run/'train.json').read_text())['minutes']
     result = evaluate_one_shot(load_model(run/'best_model.pt'), runs, device='cpu')
     print(f'{name}:', format_one_shot(result), flush=True)
     what = f"{ARMS[name][0]}, fresh: epoch {ckpt['epoch']} of {ckpt['train_args']['epochs']} kept, {minutes:.1f} min"
-    return (what, 'the 2 small background sets: 8 alphabets, 2 of them held out to validate', pct(result)), result, minutes
+    return (what, 'the 2 small background sets: 8 alphabets, 2 of them held out to validate', one_shot_percent(result)), result, minutes
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -86,17 +73,17 @@ def main():
     if OMNIGLOT_MODEL.exists():  # shipped from a run of this script (`tools/ship_model.py --oneshot-run`)
         omni = evaluate_one_shot(load_model(OMNIGLOT_MODEL), runs, device='cpu')
         rows.append((f"`OMNIGLOT_MODEL` (shipped: `{load_checkpoint(OMNIGLOT_MODEL)['trained_by']}`)",
-                     'the same', pct(omni)))
+                     'the same', one_shot_percent(omni)))
     market = evaluate_one_shot(load_model(MARKET_MODEL), runs, device='cpu')
-    rows.append(('`MARKET_MODEL`, zero-shot', 'people (Market-1501), never characters', pct(market)))
+    rows.append(('`MARKET_MODEL`, zero-shot', 'people (Market-1501), never characters', one_shot_percent(market)))
     lite = APN_Model('efficientnet_lite0', embed_size=0, weights=LITE0_IMAGENET, img_size=(105, 105)).eval()
     rows.append(('EfficientNet-Lite0 ImageNet features at 105×105, zero-shot', 'ImageNet photographs',
-                 pct(evaluate_one_shot(lite, runs, device='cpu'))))
+                 one_shot_percent(evaluate_one_shot(lite, runs, device='cpu'))))
     rows.append(("Modified Hausdorff distance (the dataset's baseline, `mhd_one_shot`)", 'nothing',
-                 pct(mhd_one_shot(runs))))
+                 one_shot_percent(mhd_one_shot(runs))))
     table = ['| method | trained on | 20-way one-shot accuracy, % (95 % interval) |', '|---|---|---|']
     table += [f'| {who} | {on} | **{acc}** |' for who, on, acc in rows]
-    table += [f'| {who} (published) | {on} | {acc:.1f} ({src}) |' for who, on, acc, src in PUBLISHED]
+    table += [f'| {who} (published) | {on} | {acc:.1f} ({src}) |' for who, on, acc, src in PUBLISHED_ONE_SHOT]
     cpu = platform.processor() or platform.machine()
     text = (f"Written by `python benchmarks/oneshot.py` on {cpu}, {torch.get_num_threads()} threads, torch "
             f"{torch.__version__}. Measured rows: 400 trials (20 runs of 20), intervals from 2,000 bootstrap "

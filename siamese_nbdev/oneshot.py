@@ -14,9 +14,9 @@ from .search import euclidean_distance
 from .evaluate import bootstrap_metrics
 
 # %% auto #0
-__all__ = ['LABELS_FILE', 'plot_trial', 'read_one_shot_runs', 'one_shot_costs', 'nearest_picks', 'one_shot_accuracy',
-           'format_one_shot', 'evaluate_one_shot', 'score_trials', 'inked_points', 'modified_hausdorff_distance',
-           'mhd_to_each', 'mhd_one_shot', 'one_shot_episodes']
+__all__ = ['LABELS_FILE', 'PUBLISHED_ONE_SHOT', 'plot_trial', 'read_one_shot_runs', 'one_shot_costs', 'nearest_picks',
+           'one_shot_accuracy', 'format_one_shot', 'one_shot_percent', 'evaluate_one_shot', 'score_trials',
+           'inked_points', 'modified_hausdorff_distance', 'mhd_to_each', 'mhd_one_shot', 'one_shot_episodes']
 
 # %% ../nbs/05c_oneshot.ipynb #8b1716ca
 def plot_trial(trial, # A row of `read_one_shot_runs`: `test`, `train` (the run's training images) and `answer`
@@ -127,6 +127,13 @@ def format_one_shot(result:dict, # From `one_shot_accuracy`, `evaluate_one_shot`
     lo, hi = result['interval']
     return f"accuracy={result['accuracy']:.3f} (95 % interval {lo:.3f}–{hi:.3f})"
 
+# %% ../nbs/05c_oneshot.ipynb #b1f779ac
+def one_shot_percent(result:dict, # From `one_shot_accuracy`, `evaluate_one_shot` or `mhd_one_shot`
+                    ) -> str:
+    "The accuracy and its interval in percent, for a table: `90.8 (88.0–93.5)`"
+    lo, hi = result['interval']
+    return f"{100*result['accuracy']:.1f} ({100*lo:.1f}–{100*hi:.1f})"
+
 # %% ../nbs/05c_oneshot.ipynb #3cc90003
 def evaluate_one_shot(model:APN_Model, # The embedding model (or an exported one, `OnnxEncoder`)
                       runs_dir:str|Path, # The runs (see `read_one_shot_runs`)
@@ -205,6 +212,17 @@ def mhd_one_shot(runs_dir:str|Path, # The runs (see `read_one_shot_runs`)
     points = lambda names: [inked_points(runs_dir/n) for n in names]
     costs = one_shot_costs(trials, lambda test, train: np.stack([mhd_to_each(a, points(train)) for a in points(test)]))
     return {**one_shot_accuracy(trials, nearest_picks(trials, costs), n_boot, seed), 'costs': costs}
+
+# %% ../nbs/05c_oneshot.ipynb #168b3f75
+PUBLISHED_ONE_SHOT = [  # (method, trained on, accuracy %, source): reported on these 20 runs
+    ('People', '—', 95.5, 'Lake, Salakhutdinov and Tenenbaum, *Science* 2015'),
+    ('Bayesian Program Learning', '30 alphabets', 96.7, 'Lake et al. 2015'),
+    ('Siamese ConvNet (Koch et al.)', '30 alphabets, affine distortions', 92.0, 'Koch, Zemel and Salakhutdinov 2015'),
+    ('ConvNet', '30 alphabets', 86.5, 'Lake et al. 2015'),
+    ('ConvNet', '5 alphabets', 76.8, 'Lake, Salakhutdinov and Tenenbaum 2019, *The Omniglot challenge*'),
+    ('Prototypical network', '30 alphabets', 86.3, 'Lake et al. 2019'),
+    ('Prototypical network', '5 alphabets', 69.9, 'Lake et al. 2019'),
+]
 
 # %% ../nbs/05c_oneshot.ipynb #2ba91404
 def one_shot_episodes(table:pd.DataFrame, # From `identity_table`: `name`, and `pid` as GROUP/CLASS paths

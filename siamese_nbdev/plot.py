@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from .data import read_image, person_of
+from .train import validation_score
 
 # %% auto #0
 __all__ = ['plot_closest_imgs', 'plot_losses']
@@ -83,12 +84,11 @@ def plot_losses(history:pd.DataFrame, # `fit`'s history: epoch, train_loss; vali
     axs[0].plot(history.epoch, history.train_loss, 'o-', label='train')
     if retrieval:
         for k in scores: axs[1].plot(history.epoch, history[k], 'o-', label=f'valid {k}')
-        best = history.loc[history['mAP' if 'mAP' in history else 'accuracy'].idxmax()]
         axs[1].set_ylabel('held-out retrieval' if 'mAP' in history else 'held-out one-shot accuracy')
         axs[1].set_ylim(0, 1)
     else:
         axs[0].plot(history.epoch, history.valid_loss, 'o-', label='valid')
-        best = history.loc[history.valid_loss.idxmin()]
+    best = history.loc[history.apply(validation_score, axis=1).idxmax()]  # the epoch `fit` kept
     for ax in axs:
         ax.axvline(best.epoch, color='gray', ls=':', label=f'best (epoch {int(best.epoch)})')
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))

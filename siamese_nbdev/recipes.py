@@ -15,7 +15,7 @@ from .core import init_distributed, is_main_process
 from .data import (get_data_dir, read_triplets, identity_table, data_root, held_out_people,
                                 check_identity_images, with_turns, IdentityDataset, train_transform)
 from .model import APN_Model, LITE0_IMAGENET, freeze_early_layers, load_checkpoint
-from .train import (triplet_dataloaders, identity_dataloaders, ReIDLoss, PrototypicalLoss, PKSampler,
+from .train import (triplet_dataloaders, identity_dataloaders, ReIDLoss, PrototypicalLoss, pk_dataloader,
                                  Schedule, fit)
 from .evaluate import evaluate
 from .oneshot import one_shot_episodes, score_trials
@@ -64,7 +64,7 @@ def _folders(data:Path|str|list) -> list[Path]:
 def _identities(data:Path|list) -> tuple[pd.DataFrame, Path]:
     "The identity table of one or several dataset folders (each its train/ where it has one), and the folder it is in"
     roots = [d/'train' if (d/'train').is_dir() else d for d in _folders(data)]
-    return identity_table(roots if len(roots) > 1 else roots[0]), data_root(roots)
+    return identity_table(roots), data_root(roots)
 
 # %% ../nbs/05e_recipes.ipynb #6b172a9d
 @dataclass(frozen=True)
@@ -162,9 +162,9 @@ class OneShotRecipe(Recipe):
         tfm = train_transform(self.img_size, config.mean, config.std, flip=self.mirror, pad=0, erase=0,
                               distort=self.distort, keep_aspect=config.keep_aspect)
         ds = IdentityDataset(with_turns(train_t, self.turns), folder, tfm, cache=True)
-        dl = DataLoader(ds, batch_sampler=PKSampler(ds.labels, *self.pk, self.seed), num_workers=workers)
         episodes = one_shot_episodes(valid_t, self.valid_way, self.valid_episodes, self.seed)
-        return dl, partial(score_trials, trials=episodes, folder=folder, device=device, num_workers=workers)
+        valid = partial(score_trials, trials=episodes, folder=folder, device=device, num_workers=workers)
+        return pk_dataloader(ds, self.pk, self.seed, workers), valid
     def loss(self, train_dl:DataLoader, model:APN_Model) -> nn.Module: return PrototypicalLoss(self.shots)
     def schedule(self) -> Schedule: return Schedule(self.epochs, self.lr, kind='warmup_cosine')
     def describe(self, train_dl, valid, device) -> str:

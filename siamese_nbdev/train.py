@@ -22,8 +22,8 @@ from .model import APN_Model, ModelConfig, save_checkpoint, load_checkpoint
 
 # %% auto #0
 __all__ = ['triplet_dataloaders', 'train_fn', 'WithLoss', 'eval_fn', 'triplet_losses', 'PKSampler', 'batch_hard_triplet_loss',
-           'ReIDLoss', 'prototypical_loss', 'PrototypicalLoss', 'identity_dataloaders', 'lr_schedule', 'rng_states',
-           'set_rng_states', 'Schedule', 'fit']
+           'ReIDLoss', 'prototypical_loss', 'PrototypicalLoss', 'identity_dataloaders', 'pk_dataloader', 'lr_schedule',
+           'rng_states', 'set_rng_states', 'Schedule', 'validation_score', 'fit']
 
 # %% ../nbs/02_train.ipynb #17818fbc
 def triplet_dataloaders(csv:str|Path|pd.DataFrame, # Triplet CSV (or DataFrame): Anchor, Positive, Negative
@@ -292,9 +292,17 @@ def identity_dataloaders(img_dir:str|Path, # Market-1501 named images, or one su
     size, mean, std, keep = config.img_size, config.mean, config.std, config.keep_aspect
     tfm = train_transform(size, mean, std, flip, keep_aspect=keep)  # flipped, padded and cropped, erased
     ds = IdentityDataset(train_t, img_dir, tfm)
-    dl = DataLoader(ds, batch_sampler=PKSampler(ds.labels, *pk, seed), num_workers=num_workers,
-                    pin_memory=torch.cuda.is_available())
-    return dl, valid_t
+    return pk_dataloader(ds, pk, seed, num_workers), valid_t
+
+# %% ../nbs/02_train.ipynb #26b2ca76
+def pk_dataloader(ds, # A dataset of (image, label) with a `labels` tensor, e.g. `IdentityDataset`
+                  pk:tuple=(16, 4), # P identities × K images of each per batch
+                  seed:int=42, # Seed of the batches
+                  num_workers:int=0, # DataLoader worker processes
+                 ) -> DataLoader:
+    "A DataLoader of `ds` in `PKSampler` batches"
+    return DataLoader(ds, batch_sampler=PKSampler(ds.labels, *pk, seed), num_workers=num_workers,
+                      pin_memory=torch.cuda.is_available())
 
 # %% ../nbs/02_train.ipynb #ad974f9f
 def lr_schedule(optimizer:torch.optim.Optimizer, # Its learning rate is the peak (a resumed one's `initial_lr`)
@@ -343,6 +351,14 @@ class Schedule:
     kind:str='constant' # 'constant' (the original) or 'warmup_cosine'
     warmup_epochs:int=0 # Epochs of linear warm-up, for 'warmup_cosine'
 
+# %% ../nbs/02_train.ipynb #08230efa
+def validation_score(metrics:dict, # An epoch's validation metrics (or its row of `fit`'s history)
+                    ) -> float:
+    "Higher is better: mAP (retrieval), accuracy (one-shot trials), else minus the validation loss"
+    for k in ('mAP', 'accuracy'):
+        if k in metrics: return metrics[k]
+    return -metrics['valid_loss']
+
 # %% ../nbs/02_train.ipynb #67690791
 def fit(model:APN_Model, # The embedding model
         train_dl:DataLoader, # Training triplets, or identity batches (see `identity_dataloaders`)
@@ -371,7 +387,7 @@ def fit(model:APN_Model, # The embedding model
         metrics = _train_epoch(step, train_dl, valid, optimizer, device, epoch, amp)
         scheduler.step()
         history.append(dict(epoch=epoch, **metrics, lr=lr, seconds=round(time.time() - start, 1)))
-        improved, best = _score(metrics) > best, max(best, _score(metrics))
+        improved, best = validation_score(metrics) > best, max(best, validation_score(metrics))
         rngs = gather_from_processes(rng_states())  # each process's generators: each resumes its own
         if is_main_process():
             _save_epoch(out_dir, model, (criterion, optimizer, train_dl, rngs), history, improved, info)
@@ -426,12 +442,6 @@ def _validate(model, valid, criterion, device) -> dict:
     if isinstance(valid, DataLoader): return dict(valid_loss=eval_fn(model, valid, criterion, device))
     return run_on_main(lambda: {k: v for k, v in valid(model).items() if isinstance(v, float)})  # scores, not counts
 
-def _score(metrics:dict) -> float:
-    "Higher is better: mAP (retrieval), accuracy (one-shot trials), else minus the validation loss"
-    for k in ('mAP', 'accuracy'):
-        if k in metrics: return metrics[k]
-    return -metrics['valid_loss']
-
 # %% ../nbs/02_train.ipynb #3ad9c427
 def _save_epoch(out_dir:Path|None, model, state:tuple, history:list, improved:bool, info:dict):
     "What the main process writes after an epoch: the best and the last checkpoint, the history, the epoch's line"
@@ -461,9 +471,9 @@ def _resume(out_dir:Path, model, criterion, optimizer, train_dl) -> tuple[list, 
     optimizer.load_state_dict(state['optimizer'])
     _set_process_rng(state['rng'])
     if (gen := _loader_generator(train_dl)) is not None: gen.set_state(state['loader_rng'])
-    best = max([-math.inf] + [_score(h) for h in state['history']])
+    best = max([-math.inf] + [validation_score(h) for h in state['history']])
     if (out_dir/'best_model.pt').is_file(): best = max(
-        best, _score(load_checkpoint(out_dir/'best_model.pt')['metrics']))
+        best, validation_score(load_checkpoint(out_dir/'best_model.pt')['metrics']))
     if is_main_process(): print(f"resuming after epoch {state['epoch']} from {out_dir/'last.pt'}")
     return state['history'], best
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from siamese_nbdev.data import identity_table
 from siamese_nbdev.model import load_checkpoint, load_model, save_checkpoint, MARKET_MODEL, OMNIGLOT_MODEL
-from siamese_nbdev.oneshot import evaluate_one_shot, format_one_shot
+from siamese_nbdev.oneshot import evaluate_one_shot, one_shot_percent
 from siamese_nbdev.encode import encode_images
 from siamese_nbdev.evaluate import evaluate_embeddings, bootstrap_metrics
 
@@ -73,7 +73,6 @@ def ship_oneshot(run:Path, omniglot:Path, dest:Path=OMNIGLOT_MODEL):
     shipped, full = (evaluate_one_shot(load_model(p), omniglot/'one-shot-runs', device='cpu')
                      for p in (dest, run/'best_model.pt'))
     cfg, minutes = load_model(dest).config, history.seconds.sum()/60
-    pct = lambda r: f"{100*r['accuracy']:.1f} ({100*r['interval'][0]:.1f}–{100*r['interval'][1]:.1f})"
     text = f"""# `{dest.name}`, the one-shot model that ships with siamese_nbdev
 
 `load_model(OMNIGLOT_MODEL)`: {cfg.backbone} (four blocks of 3×3 convolution, batch norm, ReLU and max-pool), its {cfg.embed_size} pooled features the embedding, {cfg.img_size[0]}×{cfg.img_size[1]} inputs, no mirror averaging (a mirrored character is another one). Stored in float16, {dest.stat().st_size/2**10:.0f} kB, with its training history (`history`).
@@ -84,8 +83,8 @@ def ship_oneshot(run:Path, omniglot:Path, dest:Path=OMNIGLOT_MODEL):
 
 | weights | accuracy, % |
 |---|---|
-| float16, as shipped | {pct(shipped)} |
-| float32, as trained | {pct(full)} |
+| float16, as shipped | {one_shot_percent(shipped)} |
+| float32, as trained | {one_shot_percent(full)} |
 
 Written by `tools/ship_model.py` from the one-shot benchmark's run (`benchmarks/oneshot.py`).
 """
