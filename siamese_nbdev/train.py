@@ -350,14 +350,18 @@ class Schedule:
     weight_decay:float=0. # Adam's weight decay
     kind:str='constant' # 'constant' (the original) or 'warmup_cosine'
     warmup_epochs:int=0 # Epochs of linear warm-up, for 'warmup_cosine'
+    valid_last:int|None=None # Validate only the last this many epochs (the best is one of them); None: every epoch
+    def __post_init__(self):
+        if self.valid_last is not None and self.valid_last < 1: raise ValueError(
+            f"valid_last={self.valid_last}: validate at least the last epoch (1), or every epoch (None)")
 
 # %% ../nbs/02_train.ipynb #08230efa
 def validation_score(metrics:dict, # An epoch's validation metrics (or its row of `fit`'s history)
                     ) -> float:
-    "Higher is better: mAP (retrieval), accuracy (one-shot trials), else minus the validation loss"
-    for k in ('mAP', 'accuracy'):
-        if k in metrics: return metrics[k]
-    return -metrics['valid_loss']
+    "Higher is better: mAP (retrieval), accuracy (one-shot trials), else minus the validation loss; -inf: not validated"
+    for k, sign in (('mAP', 1), ('accuracy', 1), ('valid_loss', -1)):
+        if not math.isnan(metrics.get(k, math.nan)): return sign*metrics[k]
+    return -math.inf
 
 # %% ../nbs/02_train.ipynb #67690791
 def fit(model:APN_Model, # The embedding model
@@ -384,7 +388,8 @@ def fit(model:APN_Model, # The embedding model
     scheduler = lr_schedule(optimizer, schedule.kind, schedule.epochs, schedule.warmup_epochs, done=len(history))
     for epoch in range(len(history) + 1, schedule.epochs + 1):
         lr, start = optimizer.param_groups[0]['lr'], time.time()
-        metrics = _train_epoch(step, train_dl, valid, optimizer, device, epoch, amp)
+        validate = schedule.valid_last is None or epoch > schedule.epochs - schedule.valid_last
+        metrics = _train_epoch(step, train_dl, valid if validate else None, optimizer, device, epoch, amp)
         scheduler.step()
         history.append(dict(epoch=epoch, **metrics, lr=lr, seconds=round(time.time() - start, 1)))
         improved, best = validation_score(metrics) > best, max(best, validation_score(metrics))
@@ -430,11 +435,12 @@ def _seed_per_process():
 
 # %% ../nbs/02_train.ipynb #ea6c257b
 def _train_epoch(step, train_dl, valid, optimizer, device, epoch:int, amp:bool) -> dict:
-    "One pass over `train_dl`, then the validation scores"
+    "One pass over `train_dl`, then the validation scores (none when `valid` is None)"
     if isinstance(train_dl.sampler, DistributedSampler): train_dl.sampler.set_epoch(epoch)
     parts = step.module if isinstance(step, DistributedDataParallel) else step
     train_loss = mean_over_processes(train_fn(step, train_dl, optimizer, parts.criterion, device, amp))
     broadcast_state(parts.model)  # under torchrun: rank 0's batch-norm statistics of the last step everywhere
+    if valid is None: return dict(train_loss=train_loss)
     return dict(train_loss=train_loss, **_validate(parts.model, valid, parts.criterion, device))
 
 def _validate(model, valid, criterion, device) -> dict:
