@@ -86,7 +86,7 @@ def train_parser() -> argparse.ArgumentParser:
 # %% ../nbs/07_cli.ipynb #0c0a1937
 def _recipe_settings(p:argparse.ArgumentParser):
     "The recipe's settings, each None unless given: the recipe's own value then stands"
-    p.add_argument('--epochs', type=int, help="default: the recipe's (15)")
+    p.add_argument('--epochs', type=int, help="default: the recipe's (reid 12, original 15, oneshot 64)")
     p.add_argument('--backbone', help='any timm model name (default: efficientnet_b0, '
                    f'or efficientnet_lite0 with --weights {LITE0_IMAGENET})')
     p.add_argument('--embed-size', type=int, help="embedding size (default: the recipe's, 512)")
@@ -106,6 +106,10 @@ def _recipe_settings(p:argparse.ArgumentParser):
                    'no for oneshot, where a mirrored "b" is a "d")')
     p.add_argument('--last-stride', type=int, choices=(1, 2), help="reid recipe: 1 removes the backbone's last "
                    'downsampling (CNNs, the default), 2 keeps it (any backbone, e.g. a vision transformer)')
+    p.add_argument('--id-loss', action=argparse.BooleanOptionalAction, help='reid recipe: add the identity loss '
+                   'through the BNNeck to batch-hard mining (default: yes; no: batch-hard triplets alone)')
+    p.add_argument('--valid-last', type=int, help='reid recipe: validate only the last N epochs, the best kept among '
+                   'them (default 3; as many as --epochs: every epoch)')
     p.add_argument('--turns', type=int, choices=(1, 2, 4),
                    help="oneshot recipe: 4 adds each class's quarter turns as new classes (default), 1 none")
     p.add_argument('--distort', action=argparse.BooleanOptionalAction,

@@ -100,6 +100,7 @@ class ReidRecipe(Recipe):
     name:ClassVar[str] = 'reid'
     pretrained:bool=True # Start from timm's ImageNet weights, from its hub (when `weights` is None)
     img_size:tuple=(192, 96) # (height, width) of the input images
+    epochs:int=12 # Passes over the training people's images
     lr:float=3.5e-4 # Adam's peak learning rate
     margin:float=0.3 # Batch-hard triplet margin, on unit-length embeddings
     pk:tuple=(16, 4) # P identities × K images per batch
@@ -108,6 +109,8 @@ class ReidRecipe(Recipe):
     freeze_reduction:int=4 # Keep the starting weights of layers up to 1/4 of the input size (0: none)
     last_stride:int=1 # 1: the backbone's last downsampling removed (CNNs); 2: kept (any backbone, e.g. a ViT)
     mirror:bool=True # A mirror image is the same identity: random flips in training, mirror averaging at inference
+    id_loss:bool=True # Add the identity loss through the BNNeck to batch-hard mining; False: batch-hard triplets alone
+    valid_last:int|None=3 # Validate only the last this many epochs; None: every epoch
     def __post_init__(self):
         super().__post_init__()
         object.__setattr__(self, 'pk', tuple(self.pk))
@@ -124,9 +127,10 @@ class ReidRecipe(Recipe):
                                                      self.skip_bad_images, table, flip=self.mirror)
         return train_dl, partial(evaluate, folder=folder, table=valid_table, device=device, num_workers=workers)
     def loss(self, train_dl:DataLoader, model:APN_Model) -> nn.Module:
-        return ReIDLoss(len(train_dl.dataset.classes), model.config.embed_size, self.margin)
+        n_ids, size = len(train_dl.dataset.classes), model.config.embed_size
+        return ReIDLoss(n_ids, size, self.margin, id_weight=float(self.id_loss))
     def schedule(self) -> Schedule:
-        return Schedule(self.epochs, self.lr, self.weight_decay, 'warmup_cosine', self.warmup_epochs)
+        return Schedule(self.epochs, self.lr, self.weight_decay, 'warmup_cosine', self.warmup_epochs, self.valid_last)
     def describe(self, train_dl, valid, device) -> str:
         return (f"training on {len(train_dl.dataset)} images of {len(train_dl.dataset.classes)} identities, "
                 f"validating on {valid.keywords['table'].pid.nunique()} others, device {device}")
