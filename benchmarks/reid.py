@@ -1,27 +1,35 @@
-"""Re-identification of people no choice ever looked at: the original recipe against the default one, and re-ranking.
+"""Re-identification of people no choice ever looked at: what each change of the recipe buys, what the default costs.
 
     python benchmarks/reid.py --data path/to/Person-Re-Id-Dataset --out runs/reid-bench
-    python benchmarks/reid.py ... --arms default      # some arms; the others, once trained, are reused
+    python benchmarks/reid.py ... --runs default      # some runs; the others, once trained, are reused
 
-About 1.5 hours on 2 CPU cores. Not a test: it trains each arm with `siamese_train`, exactly as a user would, scores it
+About 2 hours on 2 CPU cores. Not a test: it trains each run with `siamese_train`, exactly as a user would, scores it
 on test people with the Market-1501 rule, and writes one markdown table (`--table`, by default
-`benchmarks/reid_results.md`, which the docs include).
+`benchmarks/reid_results.md`, which the docs include), the same numbers as JSON beside it, and two figures: the
+ablation as bars (`reid_results_ablation.png`) and the time-to-score curves (`reid_results_time_to_score.png`).
+
+- **One change at a time** (ABLATION): the tutorial's recipe, then ImageNet weights, then P×K batches with batch-hard
+  mining, then the identity loss with its BNNeck, then a larger input, then mirror averaging, each row adding one
+  change to the row before, with paired differences between neighbours.
+- **Time to score** (TIME_TO_SCORE): the default recipe before and now, scored as they ship; the curve draws each
+  run's validation mAP against the minutes its epochs took.
 
 The people are split three ways:
 - **test**: 130 people drawn (seed `TEST_SEED`) from those that `siamese_train`'s default split always trains on.
   The default recipe's settings (input size, frozen layers, mirror averaging, epochs) were chosen by scores on the
-  people that split validates on, so no choice of recipe, epoch or setting ever looked at the test people. Their
-  images are copied to OUT/test-people; no arm sees them in training or validation.
+  people that split validates on, and by time, so no choice of recipe, epoch or setting ever looked at the test
+  people. Their images are copied to OUT/test-people; no run sees them in training or validation.
 - **validation** and **training**: `siamese_train` is given every other person (OUT/dev-data: their images, and
   the CSV triplets that show none of the test people) and splits them itself, as a user's run does: 20 % of them
   validate, and choose the epoch kept in `best_model.pt`.
-Each arm is scored with its `best_model.pt`, through the user's path: `siamese_encode` writes the test people's
-embeddings, ranked by exact Euclidean distance, and `siamese_evaluate` must print the same numbers. Every number comes
-with a 95 % interval: the 2.5 and 97.5 percentiles over bootstrap resamples of the test people (their queries kept
-together). Differences between two scorings of the same queries are bootstrapped paired, on the same resamples.
+Each run is scored with its `best_model.pt`. As it ships, through the user's path: `siamese_encode` writes the test
+people's embeddings, ranked by exact Euclidean distance, and `siamese_evaluate` must print the same numbers; rows
+that switch mirror averaging off or on load the same weights with it switched. Every number comes with a 95 %
+interval: the 2.5 and 97.5 percentiles over bootstrap resamples of the test people (their queries kept together).
+Differences between two scorings of the same queries are bootstrapped paired, on the same resamples.
 
-The default arm's embeddings are also scored after average query expansion, k-reciprocal re-ranking and both, with
-the published parameters (α-QE: k=5, α=3; re-ranking: k1=20, k2=6, λ=0.3), never tuned here; `siamese_evaluate
+The default recipe's embeddings are also scored after average query expansion, k-reciprocal re-ranking and both,
+with the published parameters (α-QE: k=5, α=3; re-ranking: k1=20, k2=6, λ=0.3), never tuned here; `siamese_evaluate
 --rerank` must print the re-ranked numbers too.
 """
 from __future__ import annotations
@@ -36,18 +44,40 @@ from functools import partial
 from siamese_nbdev.evaluate import evaluate_embeddings, format_metrics, bootstrap_metrics
 from siamese_nbdev.rerank import rerank_distances
 from siamese_nbdev.recipes import RECIPES
+from siamese_nbdev.plot import plot_arms, plot_time_to_score
+from siamese_nbdev.core import atomic_save
 
 N_TEST, TEST_SEED, N_BOOT = 130, 2026, 2000
-ARMS = {  # name: (what it is, siamese_train's arguments beyond --data and --out)
-    'default': ("`siamese_train`'s default, identity-aware, from the offline ImageNet Lite0 weights "
-                "(`--weights lite0-imagenet`)", ['--weights', 'lite0-imagenet']),
-    'original': ("the tutorial's: EfficientNet-B0 from scratch, pixels / 255, the CSV's fixed triplets, margin 1, "
-                 "Adam 1e-3, 15 epochs (`--recipe original`)", ['--recipe', 'original']),
-    'original-lite0': ("the tutorial's, from the offline ImageNet Lite0 weights "
-                       "(`--recipe original --weights lite0-imagenet`)",
-                       ['--recipe', 'original', '--weights', 'lite0-imagenet']),
+LITE0 = ['--weights', 'lite0-imagenet']
+RUNS = {  # name: siamese_train's arguments beyond --data and --out
+    'original': ['--recipe', 'original'],
+    'imagenet': ['--recipe', 'original', *LITE0],
+    'batch-hard': [*LITE0, '--img-size', '128', '64', '--no-id-loss'],
+    'id-loss': [*LITE0, '--img-size', '128', '64'],
+    'default': LITE0,
+    'old-default': [*LITE0, '--epochs', '15', '--valid-last', '15'],
+    '13-epochs': [*LITE0, '--epochs', '13', '--valid-last', '5'],
 }
-NO_FLIP = 'default, without mirror averaging'  # the default arm's weights, scored with flip_average off
+ABLATION = [  # (row, the run it scores, mirror averaging, what the row changes from the row before)
+    ('original', 'original', False, "the tutorial's recipe: EfficientNet-B0 from scratch, pixels / 255, the CSV's "
+     "fixed triplets, margin 1, Adam 1e-3, 15 epochs, 128×64 (`--recipe original`)"),
+    ('+ ImageNet weights', 'imagenet', False, "EfficientNet-Lite0 from the offline ImageNet weights, the rest the "
+     "original's (`--recipe original --weights lite0-imagenet`)"),
+    ('+ P×K, batch-hard', 'batch-hard', False, "batches of 16 people × 4 images, each anchor's hardest positive and "
+     "negative (margin 0.3 on unit-length features), and the identity-aware recipe's training around them: ImageNet "
+     "normalisation, flips, crops and erasing, warm-up then cosine decay of Adam 3.5e-4 over 12 epochs, last stride 1, "
+     "stem frozen; still 128×64 (`--img-size 128 64 --no-id-loss`)"),
+    ('+ identity loss, BNNeck', 'id-loss', False, "the label-smoothed identity loss through the BNNeck added to "
+     "batch-hard mining (`--img-size 128 64`)"),
+    ('+ input 192×96', 'default', False, "images enlarged to 192×96: `siamese_train`'s default recipe, each image "
+     "embedded alone"),
+    ('+ mirror averaging', 'default', True, "each image embedded with its mirror image, averaged: the default "
+     "recipe's model as `siamese_train` saves it"),
+]
+TIME_TO_SCORE = {'before': ('old-default', "the default recipe before: 15 epochs, validated after every one "
+                            "(`--epochs 15 --valid-last 15`)"),
+                 '13 epochs': ('13-epochs', "13 epochs, the last 5 validated (`--epochs 13 --valid-last 5`)"),
+                 'now': ('default', "`siamese_train`'s default: 12 epochs, the last 3 validated")}
 POST = {'Euclidean': (False, False), '+ α-QE': (False, True), '+ re-ranking': (True, False),
         '+ α-QE + re-ranking': (True, True)}  # scoring: (rerank, aqe)
 
@@ -82,11 +112,11 @@ def prepare(data:Path, out:Path) -> tuple[Path, Path]:
     make_dir_once(dev_data, lambda tmp: write_subset(data, tmp, set(dev.pid)))
     return test_dir, dev_data
 
-def train(arm:str, dev_data:Path, out:Path) -> dict:
-    "Train `arm` into out/arm/run with `siamese_train`, once; its command and wall time"
-    done = out/arm/'train.json'
+def train(run:str, dev_data:Path, out:Path) -> dict:
+    "Train `run` into out/run/run with `siamese_train`, once; its command and wall time"
+    done = out/run/'train.json'
     if done.exists(): return json.loads(done.read_text())
-    cmd = ['siamese_train', '--data', str(dev_data), *ARMS[arm][1], '--out', str(out/arm/'run'), '--overwrite']
+    cmd = ['siamese_train', '--data', str(dev_data), *RUNS[run], '--out', str(out/run/'run'), '--overwrite']
     print('$', ' '.join(cmd), flush=True)
     t0 = time.time()
     sh(*cmd)
@@ -94,32 +124,33 @@ def train(arm:str, dev_data:Path, out:Path) -> dict:
     done.write_text(json.dumps(rec, indent=1))
     return rec
 
-def score(arm:str, test_dir:Path, table:pd.DataFrame, out:Path) -> dict:
-    "Metrics (per query too) of `arm`'s best_model.pt on the test people, from `siamese_encode`'s embeddings"
-    ckpt, enc = out/arm/'run'/'best_model.pt', out/arm/'test-people.npz'
+def score(run:str, test_dir:Path, table:pd.DataFrame, out:Path, mirror:bool) -> dict:
+    """Metrics (per query too) of `run`'s best_model.pt on the test people, with or without mirror averaging.
+    As the checkpoint says: through `siamese_encode`'s embeddings, and `siamese_evaluate` must print the same;
+    the other way: the same weights loaded with mirror averaging switched"""
+    ckpt = out/run/'run'/'best_model.pt'
+    if load_checkpoint(ckpt)['config']['flip_average'] != mirror:
+        model = load_model(ckpt, flip_average=mirror)
+        return evaluate_embeddings(encode_images(model, table.name, test_dir), table, per_query=True)
+    enc = out/run/'test-people.npz'
     sh('siamese_encode', '--model', ckpt, '--images', test_dir, '--out', enc, stdout=subprocess.DEVNULL)
     names, emb = load_embeddings(enc)
     m = evaluate_embeddings(emb[pd.Index(names).get_indexer(table.name)], table, per_query=True)
     cli = sh('siamese_evaluate', '--model', ckpt, '--images', test_dir, capture_output=True, text=True).stdout.strip()
-    if cli != format_metrics(m): sys.exit(f"{arm}: siamese_evaluate printed {cli!r}, Python {format_metrics(m)!r}")
+    if cli != format_metrics(m): sys.exit(f"{run}: siamese_evaluate printed {cli!r}, Python {format_metrics(m)!r}")
     return m
 
-def score_post(arm:str, test_dir:Path, table:pd.DataFrame, out:Path) -> dict[str, dict]:
-    "Metrics of `arm`'s test embeddings (from `score`) under each scoring of POST; siamese_evaluate --rerank checked"
-    names, emb = load_embeddings(out/arm/'test-people.npz')
+def score_post(run:str, test_dir:Path, table:pd.DataFrame, out:Path) -> dict[str, dict]:
+    "Metrics of `run`'s test embeddings (from `score`) under each scoring of POST; siamese_evaluate --rerank checked"
+    names, emb = load_embeddings(out/run/'test-people.npz')
     emb = emb[pd.Index(names).get_indexer(table.name)]
     res = {what: evaluate_embeddings(emb, table, per_query=True, distances=partial(rerank_distances, rerank=r, aqe=q))
            for what, (r, q) in POST.items()}
-    cli = sh('siamese_evaluate', '--model', out/arm/'run'/'best_model.pt', '--images', test_dir, '--rerank',
+    cli = sh('siamese_evaluate', '--model', out/run/'run'/'best_model.pt', '--images', test_dir, '--rerank',
              capture_output=True, text=True).stdout.strip()
     if cli != format_metrics(res['+ re-ranking']): sys.exit(
-        f"{arm}: siamese_evaluate --rerank printed {cli!r}, Python {format_metrics(res['+ re-ranking'])!r}")
+        f"{run}: siamese_evaluate --rerank printed {cli!r}, Python {format_metrics(res['+ re-ranking'])!r}")
     return res
-
-def score_without_flip(arm:str, test_dir:Path, table:pd.DataFrame, out:Path) -> dict:
-    "Metrics of the same weights with mirror averaging switched off"
-    model = load_model(out/arm/'run'/'best_model.pt', flip_average=False)
-    return evaluate_embeddings(encode_images(model, table.name, test_dir), table, per_query=True)
 
 def interval(samples:np.ndarray, fmt:str='.3f', sep:str='–') -> str:
     "The middle 95 % of bootstrap `samples`"
@@ -148,55 +179,95 @@ def differences(pairs:list[tuple[str, str]], rows:list[dict], boots:dict) -> lis
         out.append(f"- **{b}** − **{a}**: " + ', '.join(f"{METRICS[k]} {d[k]:+.1f} points ({ci[k]})" for k in d))
     return out
 
+def run_facts(run:str, rec:dict, out:Path) -> dict:
+    "What a row says of the run it scores: its best epoch and its training minutes (the whole command)"
+    epochs = len(pd.read_csv(out/run/'run'/'history.csv'))
+    return {'best epoch': f"{load_checkpoint(out/run/'run'/'best_model.pt')['epoch']} of {epochs}",
+            'training (min)': f"{rec['seconds']/60:.1f}"}
+
+def epoch_seconds(run:str, out:Path) -> dict:
+    "Mean seconds of `run`'s epochs without validation and with it (validation: the difference)"
+    h = pd.read_csv(out/run/'run'/'history.csv')
+    mean = lambda rows: f"{rows.seconds.mean():.0f}" if len(rows) else '–'
+    return {'s / epoch, training only': mean(h[h.mAP.isna()]), 's / epoch, validated': mean(h[h.mAP.notna()])}
+
+def as_record(row:dict, boot:dict) -> dict:
+    "A row as plain values for the JSON file: its facts, metrics and their 95 % intervals"
+    keep = {('label' if k == 'arm' else k): v for k, v in row.items() if k != 'metrics'}
+    return dict(keep, metrics={k: row['metrics'][k] for k in METRICS},
+                ci={k: [float(v) for v in np.percentile(boot[k], [2.5, 97.5])] for k in METRICS})
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--data', help='dataset folder: train/ and train.csv (default: $SIAMESE_DATA, else the cache)')
     p.add_argument('--out', default='runs/reid-bench', help='runs and the split folders go here')
-    p.add_argument('--table', default=Path(__file__).parent/'reid_results.md', help='where the results table goes')
-    p.add_argument('--arms', nargs='+', choices=list(ARMS), default=list(ARMS))
+    p.add_argument('--table', default=Path(__file__).parent/'reid_results.md', help='where the results table goes '
+                   '(beside it: the same as .json, and the two figures as _time_to_score.png and _ablation.png)')
+    p.add_argument('--runs', nargs='+', choices=list(RUNS), default=list(RUNS), help='train these runs (each '
+                   'once); the table holds every run trained so far')
     a = p.parse_args(argv)
-    data, out = get_data_dir(a.data), Path(a.out)
+    data, out, table_md = get_data_dir(a.data), Path(a.out), Path(a.table)
     out.mkdir(parents=True, exist_ok=True)
     test_dir, dev_data = prepare(data, out)
     test_table, dev_table = identity_table(test_dir), identity_table(dev_data/'train')
     print(f"test: {test_table.pid.nunique()} people, {len(test_table)} images; development: "
           f"{dev_table.pid.nunique()} people, {len(dev_table)} images", flush=True)
-    arms = [arm for arm in ARMS if arm in a.arms or (out/arm/'train.json').exists()]
-    recs = {arm: train(arm, dev_data, out) for arm in arms}  # all training first: scoring is minutes
-    rows = []
-    for arm in arms:
-        epoch = load_checkpoint(out/arm/'run'/'best_model.pt')['epoch']
-        epochs = len(pd.read_csv(out/arm/'run'/'history.csv'))
-        row = {'recipe': ARMS[arm][0], 'best epoch': f"{epoch} of {epochs}",
-               'training (min)': f"{recs[arm]['seconds']/60:.1f}"}
-        rows.append(dict(arm=arm, metrics=score(arm, test_dir, test_table, out), **row))
-        print(f"{arm}: {format_metrics(rows[-1]['metrics'])}", flush=True)
-        if arm == 'default':
-            rows.append(dict(row, arm=NO_FLIP, recipe='the same weights, each image embedded alone',
-                             metrics=score_without_flip(arm, test_dir, test_table, out)))
-    boots = {r['arm']: bootstrap_metrics(r['metrics']['per_query'], N_BOOT) for r in rows}
-    lines = table_lines(rows, boots, ['arm', 'recipe', 'best epoch', 'training (min)'])
-    lines += ['', 'Paired differences on the same test queries (95 % interval):', '']
-    lines += differences([('original', 'default'), ('original', 'original-lite0'), ('original-lite0', 'default'),
-                          (NO_FLIP, 'default')], rows, boots)
-    n_q = rows[0]['metrics']['queries']
+    runs = [r for r in RUNS if r in a.runs or (out/r/'train.json').exists()]
+    recs = {r: train(r, dev_data, out) for r in runs}  # all training first: scoring is minutes
+    scored = {}
+    def scores(run, mirror):  # each run scored once each way
+        if (run, mirror) not in scored: scored[run, mirror] = score(run, test_dir, test_table, out, mirror)
+        return scored[run, mirror]
+    rows = [dict(arm=label, run=run, mirror=mirror, change=what, **run_facts(run, recs[run], out),
+                 metrics=scores(run, mirror))
+            for label, run, mirror, what in ABLATION if run in runs]
+    tts = [dict(arm=label, run=run, recipe=what, **run_facts(run, recs[run], out), **epoch_seconds(run, out),
+                metrics=scores(run, True))
+           for label, (run, what) in TIME_TO_SCORE.items() if run in runs]
+    for r in rows + tts: print(f"{r['arm']}: {format_metrics(r['metrics'])}", flush=True)
+    boots = {r['arm']: bootstrap_metrics(r['metrics']['per_query'], N_BOOT) for r in rows + tts}
+    n_q = (rows + tts)[0]['metrics']['queries']
     cpu = f"{platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}"
+    lines = ['### One change at a time', '', 'Each row adds one change to the row before; every run is scored with '
+             'its best epoch, chosen by its validation people.', '']
+    lines += table_lines(rows, boots, ['arm', 'change', 'best epoch', 'training (min)'])
+    lines += ['', 'Paired differences on the same test queries (95 % interval):', '']
+    steps = [(a_['arm'], b_['arm']) for a_, b_ in zip(rows, rows[1:])]
+    lines += differences(steps + ([(rows[0]['arm'], rows[-1]['arm'])] if len(rows) > 2 else []), rows, boots)
+    lines += ['', '### Time to score', '', "The default recipe before and now, and a run between them, each scored "
+              "with mirror averaging, as `siamese_train` saves it. The figure draws their validation mAP (on their "
+              "held-out development people) against the minutes their epochs took; the table's minutes are the whole "
+              "`siamese_train` command, and its seconds per epoch say how fast the machine was during each run.", '']
+    lines += table_lines(tts, boots, ['arm', 'recipe', 'best epoch', 's / epoch, training only',
+                                      's / epoch, validated', 'training (min)'])
+    lines += ['', 'Paired differences on the same test queries (95 % interval):', '']
+    lines += differences([('before', 'now'), ('before', '13 epochs')], tts, boots)
     lines += ['', f"Test people: {test_table.pid.nunique()} ({len(test_table)} images, {n_q} queries), Market-1501 "
               f"rule, exact Euclidean distance; intervals: {N_BOOT} bootstrap resamples of the test people. "
               f"Development people: {dev_table.pid.nunique()}, of whom `siamese_train` validates on 20 %. "
-              f"Training time is the whole `siamese_train` command on {cpu}."]
-    if 'default' in arms:
+              f"Training time is the whole `siamese_train` command on {cpu}, one run at a time on an otherwise "
+              f"idle machine."]
+    post = []
+    if 'default' in runs:
         post = [dict(arm=what, scoring=what, metrics=m)
                 for what, m in score_post('default', test_dir, test_table, out).items()]
         post_boots = {r['arm']: bootstrap_metrics(r['metrics']['per_query'], N_BOOT) for r in post}
-        lines += ['', '### Re-ranking and query expansion', '', "The default arm's embeddings of the same test people, "
-                  "ranked four ways: by Euclidean distance; after average query expansion (α-QE, k=5, α=3); after "
-                  "k-reciprocal re-ranking (k1=20, k2=6, λ=0.3); after both. The parameters are the published ones, "
-                  "not tuned here.", ''] + table_lines(post, post_boots, ['scoring'])
+        lines += ['', '### Re-ranking and query expansion', '', "The default recipe's embeddings of the same test "
+                  "people, ranked four ways: by Euclidean distance; after average query expansion (α-QE, k=5, α=3); "
+                  "after k-reciprocal re-ranking (k1=20, k2=6, λ=0.3); after both. The parameters are the published "
+                  "ones, not tuned here.", ''] + table_lines(post, post_boots, ['scoring'])
         lines += ['', 'Paired differences on the same test queries (95 % interval):', '']
         lines += differences([('Euclidean', what) for what in list(POST)[1:]], post, post_boots)
     text = '\n'.join(lines) + '\n'
-    Path(a.table).write_text(text)
+    histories = {r['arm']: pd.read_csv(out/r['run']/'run'/'history.csv') for r in tts}
+    plain = lambda h: h.replace({np.nan: None}).to_dict('list')  # JSON has null, not NaN
+    record = dict(ablation=[as_record(r, boots[r['arm']]) for r in rows],
+                  time_to_score=[dict(as_record(r, boots[r['arm']]), history=plain(histories[r['arm']])) for r in tts])
+    atomic_save(json.dumps(record, indent=1, ensure_ascii=False), table_md.with_suffix('.json'),
+                write=lambda s, f: f.write(s.encode()))
+    if rows: plot_arms(record['ablation'], fname=table_md.with_name(table_md.stem + '_ablation.png'))
+    if tts: plot_time_to_score(histories, fname=table_md.with_name(table_md.stem + '_time_to_score.png'))
+    table_md.write_text(text)
     print('\n' + text)
 
 if __name__ == '__main__': main()

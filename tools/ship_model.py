@@ -1,6 +1,6 @@
 """Make the trained models that ship with the package, `MARKET_MODEL` and `OMNIGLOT_MODEL`, and their records.
 
-    python benchmarks/reid.py --data DATA --out runs/reid-bench --arms default   # trains it: about an hour on 2 CPU cores
+    python benchmarks/reid.py --data DATA --out runs/reid-bench --runs default   # trains it: under 20 minutes on 2 CPU cores
     python tools/ship_model.py --bench runs/reid-bench
     python benchmarks/oneshot.py --omniglot OMNIGLOT --out runs/oneshot-bench    # about 20 minutes on 2 CPU cores
     python tools/ship_model.py --oneshot-run runs/oneshot-bench/scratch --omniglot OMNIGLOT
@@ -9,7 +9,7 @@ The model is the re-id benchmark's `default` arm: `siamese_train`'s default reci
 trained and validated on 521 of the dataset's 651 people, its epoch chosen by validation mAP. The benchmark's 130 test
 people, whom no choice ever looked at, are stored in the checkpoint as `held_out_people`: the demo and the tutorial
 score the model only on them. The weights are stored in float16; the stored model is scored on the test people and
-the record, `market_lite0.md`, is written beside it.
+the record, `market_lite0.md`, is written beside it. The checkpoint stores the run's whole history (`history`).
 """
 import argparse, json, os, platform
 from pathlib import Path
@@ -33,14 +33,15 @@ def cells(m:dict) -> str:
 def main(bench:Path, dest:Path=MARKET_MODEL):
     run, test_dir = bench/'default'/'run', bench/'test-people'
     trained = json.loads((bench/'default'/'train.json').read_text())
-    epochs = len(pd.read_csv(run/'history.csv'))
+    history = pd.read_csv(run/'history.csv')
+    epochs = len(history)
     ckpt, table = load_checkpoint(run/'best_model.pt'), identity_table(test_dir)
     dev = identity_table(bench/'dev-data'/'train')
     if set(dev.pid) & set(table.pid): raise SystemExit(f"{bench}: test people in the development data")
     full = load_model(run/'best_model.pt')
     command = ' '.join(['siamese_train'] + [a if not a.startswith(str(bench)) else Path(a).name for a in trained['command'][1:]])
     save_checkpoint(full, dest, half=True, epoch=ckpt['epoch'], held_out_people=sorted(int(p) for p in table.pid.unique()),
-                    trained_by=command)
+                    trained_by=command, history=history.replace({np.nan: None}).to_dict('records'))
     shipped = load_model(dest)
     m_half, m_full = score(shipped, table, test_dir), score(full, table, test_dir)
     cfg = shipped.config
@@ -48,7 +49,7 @@ def main(bench:Path, dest:Path=MARKET_MODEL):
 
 `load_model(MARKET_MODEL)`: {cfg.backbone} with a {cfg.embed_size}-d embedding, {cfg.img_size[0]}×{cfg.img_size[1]} inputs, each image embedded with its mirror image (`flip_average`). Stored in float16, {dest.stat().st_size/2**20:.1f} MB.
 
-**Trained** by `{command}`: `siamese_train`'s default recipe, identity-aware, from EfficientNet-Lite0's ImageNet weights, on {dev.pid.nunique()} of the dataset's 651 people ({len(dev)} images), of whom `siamese_train` validates on 20 %; epoch {ckpt['epoch']} of {epochs} kept, by validation mAP; {trained['seconds']/60:.0f} minutes on {platform.machine()}, {os.cpu_count()} CPU cores.
+**Trained** by `{command}`: `siamese_train`'s default recipe, identity-aware, from EfficientNet-Lite0's ImageNet weights, on {dev.pid.nunique()} of the dataset's 651 people ({len(dev)} images), of whom `siamese_train` validates on 20 %; epoch {ckpt['epoch']} of {epochs} kept, by validation mAP; {trained['seconds']/60:.1f} minutes for the whole command on {platform.machine()}, {os.cpu_count()} CPU cores. The checkpoint stores its whole training history (`history`).
 
 **Scored** on the {table.pid.nunique()} people it never saw, in training or in any choice ({len(table)} images, {m_half['queries']} queries, Market-1501 rule: the query's person seen by the query's camera left out); 95 % intervals from 2000 bootstrap resamples of the people:
 
