@@ -19,7 +19,7 @@ same run, interleaved, each the best of several repeats, so that a machine share
   `encode_images` on the same real images (decoding included), interleaved; and whole `siamese_encode` commands over
   a folder of 1,200 images, with the checkpoint and with the ONNX file. Also written to `benchmarks/onnx_results.md`.
 - steps: seconds per identity-aware training step (64 images, forward, backward, Adam) of the default recipe's model
-  and of the variants the model chapter discusses (memory layout, last downsampling, input size, frozen layers).
+  and of the variants the model chapter discusses (memory layout, last downsampling, input size, frozen layers, bfloat16).
 - scale: costs that grow with the data: `PKSampler` set-up for 100,000 images of 10,000 people (and whether its
   `len()` is the number of batches it yields), `split_by_person` of 200,000 triplets, `euclidean_distance` against
   `torch.cdist` at 500 × 2,000 × 512 (and both against the differences in float64), and the recall@10 of IVF-PQ at
@@ -327,16 +327,18 @@ def bench_steps(repeats:int=3, p:int=16, k:int=4):
     from siamese_nbdev.model import freeze_early_layers
     from siamese_nbdev.train import ReIDLoss
     cl, cf = torch.channels_last, torch.contiguous_format
-    variants = {  # name: (img_size, last_stride, freeze_reduction, memory layout)
-        '128×64, channels-first layout': ((128, 64), 2, 0, cf),
-        '128×64': ((128, 64), 2, 0, cl),
-        '128×64, last downsampling removed': ((128, 64), 1, 0, cl),
-        '192×96, last downsampling removed': ((192, 96), 1, 0, cl),
-        '192×96, last downsampling removed, layers to 1/4 frozen (the default recipe)': ((192, 96), 1, 4, cl),
-        '192×96, last downsampling removed, layers to 1/8 frozen': ((192, 96), 1, 8, cl),
+    variants = {  # name: (img_size, last_stride, freeze_reduction, memory layout, bfloat16 autocast)
+        '128×64, channels-first layout': ((128, 64), 2, 0, cf, False),
+        '128×64': ((128, 64), 2, 0, cl, False),
+        '128×64, last downsampling removed': ((128, 64), 1, 0, cl, False),
+        '192×96, last downsampling removed': ((192, 96), 1, 0, cl, False),
+        '192×96, last downsampling removed, layers to 1/4 frozen (the default recipe)': ((192, 96), 1, 4, cl, False),
+        '192×96, last downsampling removed, layers to 1/8 frozen': ((192, 96), 1, 8, cl, False),
+        '192×96, last downsampling removed, layers to 1/16 frozen': ((192, 96), 1, 16, cl, False),
+        '192×96, the default recipe in bfloat16 autocast': ((192, 96), 1, 4, cl, True),
     }
     labels = torch.arange(p).repeat_interleave(k)
-    def step_fn(size, stride, freeze, layout):
+    def step_fn(size, stride, freeze, layout, bf16):
         torch.manual_seed(0)
         m = APN_Model('efficientnet_lite0', img_size=size, mean=(0.5,)*3, std=(0.5,)*3, bnneck=True, last_stride=stride)
         if freeze: freeze_early_layers(m.backbone, freeze)
@@ -345,9 +347,10 @@ def bench_steps(repeats:int=3, p:int=16, k:int=4):
         opt = torch.optim.Adam([q for q in [*m.parameters(), *crit.parameters()] if q.requires_grad], 3.5e-4)
         x = torch.randn(p*k, 3, *size).contiguous(memory_format=layout)
         def step():  # APN_Model's training forward pass, in the given layout
-            f = m.backbone(x)
-            n = m.neck(f)
-            loss = crit((torch.nn.functional.normalize(n, dim=1), f, n), labels)
+            with torch.autocast('cpu', torch.bfloat16, enabled=bf16):
+                f = m.backbone(x)
+                n = m.neck(f)
+                loss = crit((torch.nn.functional.normalize(n, dim=1), f, n), labels)
             opt.zero_grad(); loss.backward(); opt.step()
         return step
     t = best_time({name: step_fn(*v) for name, v in variants.items()}, repeats, min_time=0)
