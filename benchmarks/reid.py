@@ -152,9 +152,13 @@ def score_post(run:str, test_dir:Path, table:pd.DataFrame, out:Path) -> dict[str
         f"{run}: siamese_evaluate --rerank printed {cli!r}, Python {format_metrics(res['+ re-ranking'])!r}")
     return res
 
+def bounds(samples:np.ndarray) -> list[float]:
+    "The 2.5 and 97.5 percentiles of bootstrap `samples`: their middle 95 %"
+    return [float(v) for v in np.percentile(samples, [2.5, 97.5])]
+
 def interval(samples:np.ndarray, fmt:str='.3f', sep:str='–') -> str:
-    "The middle 95 % of bootstrap `samples`"
-    lo, hi = np.percentile(samples, [2.5, 97.5])
+    "The middle 95 % of bootstrap `samples`, as text"
+    lo, hi = bounds(samples)
     return f"{lo:{fmt}}{sep}{hi:{fmt}}"
 
 METRICS = {'rank1': 'rank-1', 'rank5': 'rank-5', 'mAP': 'mAP', 'mINP': 'mINP'}
@@ -179,15 +183,13 @@ def differences(pairs:list[tuple[str, str]], rows:list[dict], boots:dict) -> lis
         out.append(f"- **{b}** − **{a}**: " + ', '.join(f"{METRICS[k]} {d[k]:+.1f} points ({ci[k]})" for k in d))
     return out
 
-def run_facts(run:str, rec:dict, out:Path) -> dict:
+def run_facts(run:str, rec:dict, history:pd.DataFrame, out:Path) -> dict:
     "What a row says of the run it scores: its best epoch and its training minutes (the whole command)"
-    epochs = len(pd.read_csv(out/run/'run'/'history.csv'))
-    return {'best epoch': f"{load_checkpoint(out/run/'run'/'best_model.pt')['epoch']} of {epochs}",
+    return {'best epoch': f"{load_checkpoint(out/run/'run'/'best_model.pt')['epoch']} of {len(history)}",
             'training (min)': f"{rec['seconds']/60:.1f}"}
 
-def epoch_seconds(run:str, out:Path) -> dict:
-    "Mean seconds of `run`'s epochs without validation and with it (validation: the difference)"
-    h = pd.read_csv(out/run/'run'/'history.csv')
+def epoch_seconds(h:pd.DataFrame) -> dict:
+    "Mean seconds of a run's epochs (its history `h`) without validation and with it (validation: the difference)"
     mean = lambda rows: f"{rows.seconds.mean():.0f}" if len(rows) else '–'
     return {'s / epoch, training only': mean(h[h.mAP.isna()]), 's / epoch, validated': mean(h[h.mAP.notna()])}
 
@@ -195,7 +197,7 @@ def as_record(row:dict, boot:dict) -> dict:
     "A row as plain values for the JSON file: its facts, metrics and their 95 % intervals"
     keep = {('label' if k == 'arm' else k): v for k, v in row.items() if k != 'metrics'}
     return dict(keep, metrics={k: row['metrics'][k] for k in METRICS},
-                ci={k: [float(v) for v in np.percentile(boot[k], [2.5, 97.5])] for k in METRICS})
+                ci={k: bounds(boot[k]) for k in METRICS})
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -214,14 +216,16 @@ def main(argv=None):
           f"{dev_table.pid.nunique()} people, {len(dev_table)} images", flush=True)
     runs = [r for r in RUNS if r in a.runs or (out/r/'train.json').exists()]
     recs = {r: train(r, dev_data, out) for r in runs}  # all training first: scoring is minutes
+    histories = {r: pd.read_csv(out/r/'run'/'history.csv') for r in runs}
     scored = {}
     def scores(run, mirror):  # each run scored once each way
         if (run, mirror) not in scored: scored[run, mirror] = score(run, test_dir, test_table, out, mirror)
         return scored[run, mirror]
-    rows = [dict(arm=label, run=run, mirror=mirror, change=what, **run_facts(run, recs[run], out),
+    rows = [dict(arm=label, run=run, mirror=mirror, change=what, **run_facts(run, recs[run], histories[run], out),
                  metrics=scores(run, mirror))
             for label, run, mirror, what in ABLATION if run in runs]
-    tts = [dict(arm=label, run=run, recipe=what, **run_facts(run, recs[run], out), **epoch_seconds(run, out),
+    tts = [dict(arm=label, run=run, recipe=what, **run_facts(run, recs[run], histories[run], out),
+                **epoch_seconds(histories[run]),
                 metrics=scores(run, True))
            for label, (run, what) in TIME_TO_SCORE.items() if run in runs]
     for r in rows + tts: print(f"{r['arm']}: {format_metrics(r['metrics'])}", flush=True)
@@ -259,14 +263,14 @@ def main(argv=None):
         lines += ['', 'Paired differences on the same test queries (95 % interval):', '']
         lines += differences([('Euclidean', what) for what in list(POST)[1:]], post, post_boots)
     text = '\n'.join(lines) + '\n'
-    histories = {r['arm']: pd.read_csv(out/r['run']/'run'/'history.csv') for r in tts}
     plain = lambda h: h.replace({np.nan: None}).to_dict('list')  # JSON has null, not NaN
     record = dict(ablation=[as_record(r, boots[r['arm']]) for r in rows],
-                  time_to_score=[dict(as_record(r, boots[r['arm']]), history=plain(histories[r['arm']])) for r in tts])
+                  time_to_score=[dict(as_record(r, boots[r['arm']]), history=plain(histories[r['run']])) for r in tts])
     atomic_save(json.dumps(record, indent=1, ensure_ascii=False), table_md.with_suffix('.json'),
                 write=lambda s, f: f.write(s.encode()))
     if rows: plot_arms(record['ablation'], fname=table_md.with_name(table_md.stem + '_ablation.png'))
-    if tts: plot_time_to_score(histories, fname=table_md.with_name(table_md.stem + '_time_to_score.png'))
+    if tts: plot_time_to_score({r['arm']: histories[r['run']] for r in tts},
+                               fname=table_md.with_name(table_md.stem + '_time_to_score.png'))
     table_md.write_text(text)
     print('\n' + text)
 
