@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 from timm.layers import convert_sync_batchnorm
 from torch import nn
+import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, Subset
 from .core import (get_device, is_main_process, progress, rank_and_world, sum_over_processes,
@@ -23,7 +24,7 @@ from .model import APN_Model, ModelConfig, save_checkpoint, load_checkpoint
 # %% auto #0
 __all__ = ['triplet_dataloaders', 'train_fn', 'WithLoss', 'eval_fn', 'triplet_losses', 'PKSampler', 'batch_hard_triplet_loss',
            'ReIDLoss', 'prototypical_loss', 'PrototypicalLoss', 'identity_dataloaders', 'pk_dataloader', 'lr_schedule',
-           'rng_states', 'set_rng_states', 'Schedule', 'validation_score', 'fit']
+           'rng_states', 'set_rng_states', 'Schedule', 'shrink_batch', 'validation_score', 'fit']
 
 # %% ../nbs/02_train.ipynb #17818fbc
 def triplet_dataloaders(csv:str|Path|pd.DataFrame, # Triplet CSV (or DataFrame): Anchor, Positive, Negative
@@ -60,6 +61,7 @@ def train_fn(model:nn.Module, # The embedding model; or, as `fit` passes it, mod
              criterion:nn.Module, # e.g. `nn.TripletMarginLoss()`; for identity batches `ReIDLoss`
              device:str|torch.device|None=None, # Default: the model's device
              amp:bool=False, # Compute in bfloat16 where autocast deems it safe (mixed precision); weights stay float32
+             img_size:tuple|None=None, # Shrink each batch's images to this (height, width) first (see `shrink_batch`)
             ) -> float:
     "Train `model` for one epoch over `dataloader`; the mean batch loss"
     device = torch.device(device or next(model.parameters()).device)
@@ -67,6 +69,7 @@ def train_fn(model:nn.Module, # The embedding model; or, as `fit` passes it, mod
     step.train()
     losses = []
     for batch in (bar := progress(dataloader, 'train')):
+        if img_size: batch = shrink_batch(batch, img_size)
         with torch.autocast(device.type, torch.bfloat16, enabled=amp): loss = step(batch, device)
         optimizer.zero_grad()
         loss.backward()  # in DDP: the gradients averaged over the processes while it runs
@@ -351,9 +354,25 @@ class Schedule:
     kind:str='constant' # 'constant' (the original) or 'warmup_cosine'
     warmup_epochs:int=0 # Epochs of linear warm-up, for 'warmup_cosine'
     valid_last:int|None=None # Validate only the last this many epochs (the best is one of them); None: every epoch
+    small_epochs:int=0 # Progressive resizing: the first this many epochs train on images shrunk to `small_size`
+    small_size:tuple|None=None # (height, width) of the images of the first `small_epochs` epochs
     def __post_init__(self):
         if self.valid_last is not None and self.valid_last < 1: raise ValueError(
             f"valid_last={self.valid_last}: validate at least the last epoch (1), or every epoch (None)")
+        if self.small_size is not None: object.__setattr__(self, 'small_size', tuple(self.small_size))
+        if self.small_epochs and not self.small_size: raise ValueError(
+            f"small_epochs={self.small_epochs} needs the small_size, e.g. (128, 64), those epochs train at")
+    def img_size(self, epoch:int) -> tuple|None:
+        "The size `epoch` (counted from 1) trains at: `small_size` in the first `small_epochs`, else None (as loaded)"
+        return self.small_size if epoch <= self.small_epochs else None
+
+# %% ../nbs/02_train.ipynb #9403fd3e
+def shrink_batch(batch:tuple|list, # A loader's batch: image tensors (N, C, H, W), and labels
+                 size:tuple, # (height, width) the images are resized to
+                ) -> tuple:
+    "`batch` with each image tensor resized to `size` (bilinear, antialiased), the labels as they were"
+    return tuple(F.interpolate(t, size=tuple(size), mode='bilinear', antialias=True) if t.ndim == 4 else t
+                 for t in batch)
 
 # %% ../nbs/02_train.ipynb #08230efa
 def validation_score(metrics:dict, # An epoch's validation metrics (or its row of `fit`'s history)
@@ -389,7 +408,8 @@ def fit(model:APN_Model, # The embedding model
     for epoch in range(len(history) + 1, schedule.epochs + 1):
         lr, start = optimizer.param_groups[0]['lr'], time.time()
         validate = schedule.valid_last is None or epoch > schedule.epochs - schedule.valid_last
-        metrics = _train_epoch(step, train_dl, valid if validate else None, optimizer, device, epoch, amp)
+        metrics = _train_epoch(step, train_dl, valid if validate else None, optimizer, device, epoch, amp,
+                               schedule.img_size(epoch))
         scheduler.step()
         history.append(dict(epoch=epoch, **metrics, lr=lr, seconds=round(time.time() - start, 1)))
         improved, best = validation_score(metrics) > best, max(best, validation_score(metrics))
@@ -434,11 +454,11 @@ def _seed_per_process():
     random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
 
 # %% ../nbs/02_train.ipynb #ea6c257b
-def _train_epoch(step, train_dl, valid, optimizer, device, epoch:int, amp:bool) -> dict:
+def _train_epoch(step, train_dl, valid, optimizer, device, epoch:int, amp:bool, img_size:tuple|None) -> dict:
     "One pass over `train_dl`, then the validation scores (none when `valid` is None)"
     if isinstance(train_dl.sampler, DistributedSampler): train_dl.sampler.set_epoch(epoch)
     parts = step.module if isinstance(step, DistributedDataParallel) else step
-    train_loss = mean_over_processes(train_fn(step, train_dl, optimizer, parts.criterion, device, amp))
+    train_loss = mean_over_processes(train_fn(step, train_dl, optimizer, parts.criterion, device, amp, img_size))
     broadcast_state(parts.model)  # under torchrun: rank 0's batch-norm statistics of the last step everywhere
     if valid is None: return dict(train_loss=train_loss)
     return dict(train_loss=train_loss, **_validate(parts.model, valid, parts.criterion, device))
