@@ -110,6 +110,10 @@ def _recipe_settings(p:argparse.ArgumentParser):
                    'through the BNNeck to batch-hard mining (default: yes; no: batch-hard triplets alone)')
     p.add_argument('--valid-last', type=int, help='reid recipe: validate only the last N epochs, the best kept among '
                    'them (default 3; as many as --epochs: every epoch)')
+    p.add_argument('--small-epochs', type=int, help='reid recipe: progressive resizing, the first N epochs on images '
+                   'shrunk to --small-size (default 0: none)')
+    p.add_argument('--small-size', type=int, nargs=2, metavar=('H', 'W'),
+                   help='reid recipe: the images of the first --small-epochs epochs (default 128 64)')
     p.add_argument('--turns', type=int, choices=(1, 2, 4),
                    help="oneshot recipe: 4 adds each class's quarter turns as new classes (default), 1 none")
     p.add_argument('--distort', action=argparse.BooleanOptionalAction,

@@ -101,7 +101,7 @@ class ReidRecipe(Recipe):
     pretrained:bool=True # Start from timm's ImageNet weights, from its hub (when `weights` is None)
     img_size:tuple=(192, 96) # (height, width) of the input images
     epochs:int=12 # Passes over the training people's images
-    lr:float=3.5e-4 # Adam's peak learning rate
+    lr:float=7e-4 # Adam's peak learning rate
     margin:float=0.3 # Batch-hard triplet margin, on unit-length embeddings
     pk:tuple=(16, 4) # P identities × K images per batch
     weight_decay:float=5e-4 # Adam's weight decay
@@ -111,9 +111,12 @@ class ReidRecipe(Recipe):
     mirror:bool=True # A mirror image is the same identity: random flips in training, mirror averaging at inference
     id_loss:bool=True # Add the identity loss through the BNNeck to batch-hard mining; False: batch-hard triplets alone
     valid_last:int|None=3 # Validate only the last this many epochs; None: every epoch
+    small_epochs:int=0 # Progressive resizing: the first this many epochs train on images of `small_size`
+    small_size:tuple=(128, 64) # (height, width) of the images of the first `small_epochs` epochs
     def __post_init__(self):
         super().__post_init__()
         object.__setattr__(self, 'pk', tuple(self.pk))
+        object.__setattr__(self, 'small_size', tuple(self.small_size))
     def model(self) -> APN_Model:
         "The BNNeck model, last downsampling removed, mirror averaging; early layers frozen when starting trained"
         m = APN_Model(self.model_name(), self.embed_size, self.from_hub(), self.weights, self.img_size, bnneck=True,
@@ -130,7 +133,8 @@ class ReidRecipe(Recipe):
         n_ids, size = len(train_dl.dataset.classes), model.config.embed_size
         return ReIDLoss(n_ids, size, self.margin, id_weight=float(self.id_loss))
     def schedule(self) -> Schedule:
-        return Schedule(self.epochs, self.lr, self.weight_decay, 'warmup_cosine', self.warmup_epochs, self.valid_last)
+        return Schedule(self.epochs, self.lr, self.weight_decay, 'warmup_cosine', self.warmup_epochs, self.valid_last,
+                        self.small_epochs, self.small_size)
     def describe(self, train_dl, valid, device) -> str:
         return (f"training on {len(train_dl.dataset)} images of {len(train_dl.dataset.classes)} identities, "
                 f"validating on {valid.keywords['table'].pid.nunique()} others, device {device}")
